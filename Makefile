@@ -1,0 +1,35 @@
+# Two commands on a fresh machine (see README):
+#   make study   install everything into .venv, then run the full study on the built-in data
+#   make test    install everything into .venv, then run the test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+OUT    ?= out
+
+.PHONY: install study test test-slow lint clean
+
+install: $(STAMP)
+
+# torch first, pinned: its local CPU wheel; an unpinned torch would pull a CUDA build of several GB.
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt torch
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+study: $(STAMP)
+	$(BIN)/python analyses/chapter_prior.py --out $(OUT)/chapter_prior
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -m slow
+
+lint: $(STAMP)
+	$(BIN)/ruff check bayesreg analyses tests
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,48 @@
+"""bayesreg: weight decay read the Bayesian way.
+
+Linear regression ``y = Xw + b + ε``, ``ε ~ N(0, σ²)``, with a Gaussian prior on w (L2 weight decay,
+λ = σ²/τ²) or a Laplace prior (L1, λ = σ²/s). The package derives the prior a penalty implies in any library's
+convention, and computes the posterior that a penalised point estimate summarises.
+
+>>> import bayesreg
+>>> bayesreg.prior_from_penalty("l2", 3, sigma=0.01, n=20, convention="d2l")
+Gaussian(tau=0.0012909944487358056)
+"""
+
+__version__ = "0.1.0"
+
+from .conventions import CONVENTIONS, Convention, get_convention  # noqa: E402
+from .data import Dataset, from_arrays, load_d2l, load_dataset, load_diabetes, load_file  # noqa: E402
+from .errors import (  # noqa: E402
+    BayesregError,
+    ConventionError,
+    DataError,
+    ImproperPriorError,
+    NoPriorError,
+    SpecError,
+)
+from .infer.conjugate import gaussian_posterior, nig_posterior  # noqa: E402
+from .models import LinearRegressionModel  # noqa: E402
+from .priors import (  # noqa: E402
+    Bias,
+    ConjugateGaussian,
+    Gaussian,
+    Laplace,
+    Penalty,
+    SigmaPrior,
+    penalty_from_prior,
+    prior_from_penalty,
+)
+from .suffstats import SufficientStats  # noqa: E402
+
+__all__ = [
+    "__version__",
+    "CONVENTIONS", "Convention", "get_convention",
+    "Dataset", "from_arrays", "load_d2l", "load_dataset", "load_diabetes", "load_file",
+    "BayesregError", "ConventionError", "DataError", "ImproperPriorError", "NoPriorError", "SpecError",
+    "gaussian_posterior", "nig_posterior",
+    "LinearRegressionModel",
+    "Bias", "ConjugateGaussian", "Gaussian", "Laplace", "Penalty", "SigmaPrior",
+    "penalty_from_prior", "prior_from_penalty",
+    "SufficientStats",
+]

@@ -1,0 +1,89 @@
+r"""The Pyro model shared by every Pyro-based solver and sampler (MAP, SVI, NUTS).
+
+.. math::
+
+    \sigma &\sim p(\sigma) \text{ or fixed}, \qquad w \sim p(w) \;[\,\mid \sigma\,], \qquad b \sim p(b)
+    \text{ or } b = 0, \\
+    y_i &\sim N(x_i^\top w + b,\; \sigma^2), \quad i = 1..n.
+
+Site names are fixed: ``sigma`` (only when σ has a prior), ``w`` (one event of size d), ``b`` (absent when
+``bias="none"``), ``y`` (observed, in the plate ``data``). Everything is float64.
+"""
+
+from __future__ import annotations
+
+import pyro
+import torch
+from pyro import distributions as dist
+
+from .errors import SpecError
+from .priors import (Bias, ConjugateGaussian, Gaussian, Laplace, SigmaPrior, WeightPrior, parse_bias,
+                     parse_sigma_prior, positive)
+
+__all__ = ["LinearRegressionModel", "as_tensor"]
+
+
+def as_tensor(a) -> torch.Tensor:
+    """A float64 torch tensor view of array-like ``a``."""
+    return torch.as_tensor(a, dtype=torch.float64)
+
+
+class LinearRegressionModel:
+    """Bayesian linear regression as a Pyro model: call it as ``model(X, y=None)``.
+
+    Parameters
+    ----------
+    prior
+        Prior on w: :class:`~bayesreg.priors.Gaussian`, :class:`~bayesreg.priors.Laplace` or
+        :class:`~bayesreg.priors.ConjugateGaussian` (``w | σ ~ N(0, σ²/λ)``).
+    sigma
+        The noise sd as a number (fixed), or a prior on σ: a :class:`~bayesreg.priors.SigmaPrior` or its
+        string (``"halfnormal:1"``, ``"halfcauchy:1"``, ``"invgamma:2,1"``).
+    bias
+        ``"flat"`` (default: unpenalised, improper uniform), ``"none"`` (b = 0) or ``"normal:S"``.
+
+    Examples
+    --------
+    >>> import torch, pyro
+    >>> model = LinearRegressionModel(Gaussian(1.0), sigma=0.5, bias="normal:10")
+    >>> tr = pyro.poutine.trace(model).get_trace(torch.zeros(3, 2, dtype=torch.float64))
+    >>> [name for name in tr.nodes if tr.nodes[name]["type"] == "sample"]
+    ['w', 'b', 'y']
+    """
+
+    def __init__(self, prior: WeightPrior, sigma: float | str | SigmaPrior = 1.0, bias: str | Bias = "flat"):
+        if not isinstance(prior, (Gaussian, Laplace, ConjugateGaussian)):
+            raise SpecError(f"prior must be Gaussian, Laplace or ConjugateGaussian, got {type(prior).__name__}")
+        self.prior = prior
+        self.bias = parse_bias(bias)
+        if isinstance(sigma, (SigmaPrior, str)):
+            self.sigma: float | None = None
+            self.sigma_prior: SigmaPrior | None = parse_sigma_prior(sigma)
+        else:
+            self.sigma = positive(sigma, "sigma (the noise standard deviation)")
+            self.sigma_prior = None
+        if isinstance(prior, ConjugateGaussian) and self.sigma_prior is None:
+            # With σ fixed the scale-free prior is just N(0, σ²/λ): keep one meaning per object.
+            self.prior = prior.given_sigma(self.sigma)
+
+    def __repr__(self) -> str:
+        noise = self.sigma if self.sigma_prior is None else str(self.sigma_prior)
+        return f"LinearRegressionModel(prior={self.prior!r}, sigma={noise}, bias={str(self.bias)!r})"
+
+    def __call__(self, X: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        X = as_tensor(X)
+        n, d = X.shape
+        if self.sigma_prior is None:
+            sigma = torch.tensor(self.sigma, dtype=torch.float64)
+        else:
+            sigma = pyro.sample("sigma", self.sigma_prior.pyro_dist())
+        if isinstance(self.prior, ConjugateGaussian):
+            w = pyro.sample("w", self.prior.pyro_dist(d, sigma))
+        else:
+            w = pyro.sample("w", self.prior.pyro_dist(d))
+        mean = w @ X.T  # (..., n): works for a batch of w from Predictive
+        if self.bias.present:
+            b = pyro.sample("b", self.bias.pyro_dist())
+            mean = mean + b.unsqueeze(-1)
+        with pyro.plate("data", n, dim=-1):
+            return pyro.sample("y", dist.Normal(mean, sigma.unsqueeze(-1)), obs=None if y is None else as_tensor(y))

@@ -1,0 +1,404 @@
+r"""Priors on the weights, the bias and the noise scale, and the prior ↔ penalty conversion.
+
+Priors on w (independent per coordinate), with the penalty each one is, times σ², in canonical form:
+
+* :class:`Gaussian` ``N(0, τ²)``: :math:`-\log p(w) = \|w\|^2 / (2\tau^2) + \text{const}`, canonical
+  :math:`\lambda = \sigma^2/\tau^2` (L2 weight decay);
+* :class:`Laplace` with scale s, density :math:`e^{-|w|/s}/(2s)`: :math:`-\log p(w) = \|w\|_1/s + \text{const}`,
+  canonical :math:`\lambda = \sigma^2/s` (L1, the lasso);
+* :class:`ConjugateGaussian` ``w | σ ~ N(0, σ²/λ)``: the scale-free form, whose λ does not depend on σ
+  (conjugate with an inverse-gamma prior on σ²).
+
+:func:`prior_from_penalty` and :func:`penalty_from_prior` convert between a penalty in any
+:mod:`~bayesreg.conventions` preset and the prior it implies. The bias ``b`` has a prior given by a
+:class:`Bias` (none, flat, normal); σ is fixed or has a :class:`SigmaPrior` (half-normal, half-Cauchy, inverse
+gamma on σ²). Both parse from the CLI's strings (``"normal:10"``, ``"invgamma:2,1"``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar, Union
+
+import numpy as np
+
+from .conventions import CANONICAL, Convention, from_canonical_lam, get_convention, to_canonical_lam
+from .errors import ImproperPriorError, NoPriorError, SpecError
+
+__all__ = [
+    "Gaussian",
+    "Laplace",
+    "ConjugateGaussian",
+    "WeightPrior",
+    "Penalty",
+    "prior_from_penalty",
+    "penalty_from_prior",
+    "Bias",
+    "parse_bias",
+    "SigmaPrior",
+    "parse_sigma_prior",
+    "positive",
+]
+
+_LOG_2PI = math.log(2.0 * math.pi)
+
+
+def positive(x, name: str) -> float:
+    """``x`` as a finite float > 0, or a :class:`SpecError` that names it."""
+    try:
+        value = float(x)
+    except (TypeError, ValueError):
+        raise SpecError(f"{name} must be a positive number, got {x!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise SpecError(f"{name} must be a positive finite number, got {value}")
+    return value
+
+
+def _as_array(w) -> np.ndarray:
+    return np.asarray(w, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class Gaussian:
+    """Gaussian prior ``w_j ~ N(0, τ²)`` i.i.d.; τ is the prior standard deviation.
+
+    .. math:: -\\log p(w) = \\frac{\\|w\\|_2^2}{2\\tau^2} + \\frac{d}{2}\\log(2\\pi\\tau^2)
+    """
+
+    tau: float
+    penalty_kind: ClassVar[str] = "l2"
+    name: ClassVar[str] = "gaussian"
+
+    def __post_init__(self):
+        object.__setattr__(self, "tau", positive(self.tau, "tau (the prior standard deviation)"))
+
+    @property
+    def params(self) -> dict[str, float]:
+        return {"tau": self.tau}
+
+    @property
+    def variance(self) -> float:
+        return self.tau**2
+
+    def penalty(self, w) -> float:
+        """The w-dependent part of −log p(w): ``‖w‖² / (2τ²)``."""
+        w = _as_array(w)
+        return float(w @ w) / (2.0 * self.tau**2)
+
+    def neg_log_density(self, w) -> float:
+        """−log p(w), normalising constant included."""
+        d = _as_array(w).size
+        return self.penalty(w) + 0.5 * d * (_LOG_2PI + 2.0 * math.log(self.tau))
+
+    def canonical_lam(self, sigma: float) -> float:
+        """λ = σ²/τ² in ``½Σr² + (λ/2)‖w‖²``."""
+        return positive(sigma, "sigma") ** 2 / self.tau**2
+
+    @classmethod
+    def from_canonical_lam(cls, lam: float, sigma: float) -> Gaussian:
+        """The Gaussian prior whose canonical L2 strength is ``lam`` at noise sd ``sigma``: τ = σ/√λ."""
+        return cls(positive(sigma, "sigma") / math.sqrt(lam))
+
+    def pyro_dist(self, d: int):
+        """``Normal(0, τ)`` over ``d`` coordinates as one event, float64."""
+        import torch
+        from pyro import distributions as dist
+
+        loc = torch.zeros(d, dtype=torch.float64)
+        return dist.Normal(loc, torch.full_like(loc, self.tau)).to_event(1)
+
+    def describe(self) -> str:
+        return (f"Gaussian N(0, τ²) on each w_j, τ = {self.tau:.6g}: "
+                f"p(w) = Π_j exp(−w_j² / (2τ²)) / √(2πτ²)")
+
+
+@dataclass(frozen=True)
+class Laplace:
+    """Laplace prior with scale s, i.i.d.: density ``exp(−|w_j|/s) / (2s)``, variance ``2s²``.
+
+    .. math:: -\\log p(w) = \\frac{\\|w\\|_1}{s} + d\\log(2s)
+    """
+
+    scale: float
+    penalty_kind: ClassVar[str] = "l1"
+    name: ClassVar[str] = "laplace"
+
+    def __post_init__(self):
+        object.__setattr__(self, "scale", positive(self.scale, "scale (the Laplace scale s)"))
+
+    @property
+    def params(self) -> dict[str, float]:
+        return {"scale": self.scale}
+
+    @property
+    def variance(self) -> float:
+        return 2.0 * self.scale**2
+
+    def penalty(self, w) -> float:
+        """The w-dependent part of −log p(w): ``‖w‖₁ / s``."""
+        return float(np.sum(np.abs(_as_array(w)))) / self.scale
+
+    def neg_log_density(self, w) -> float:
+        """−log p(w), normalising constant included."""
+        d = _as_array(w).size
+        return self.penalty(w) + d * math.log(2.0 * self.scale)
+
+    def canonical_lam(self, sigma: float) -> float:
+        """λ = σ²/s in ``½Σr² + λ‖w‖₁``."""
+        return positive(sigma, "sigma") ** 2 / self.scale
+
+    @classmethod
+    def from_canonical_lam(cls, lam: float, sigma: float) -> Laplace:
+        """The Laplace prior whose canonical L1 strength is ``lam`` at noise sd ``sigma``: s = σ²/λ."""
+        return cls(positive(sigma, "sigma") ** 2 / lam)
+
+    def pyro_dist(self, d: int):
+        """``Laplace(0, s)`` over ``d`` coordinates as one event, float64."""
+        import torch
+        from pyro import distributions as dist
+
+        loc = torch.zeros(d, dtype=torch.float64)
+        return dist.Laplace(loc, torch.full_like(loc, self.scale)).to_event(1)
+
+    def describe(self) -> str:
+        return (f"Laplace on each w_j, scale s = {self.scale:.6g} (sd {math.sqrt(self.variance):.6g}): "
+                f"p(w) = Π_j exp(−|w_j| / s) / (2s)")
+
+
+@dataclass(frozen=True)
+class ConjugateGaussian:
+    """Scale-free Gaussian prior ``w | σ ~ N(0, σ²/λ)``: canonical λ regardless of σ.
+
+    With an inverse-gamma prior on σ² this is the conjugate Normal-Inverse-Gamma model; its penalty is
+    ``(λ/2)‖w‖²`` in canonical form whatever σ is.
+    """
+
+    lam: float
+    penalty_kind: ClassVar[str] = "l2"
+    name: ClassVar[str] = "conjugate-gaussian"
+
+    def __post_init__(self):
+        object.__setattr__(self, "lam", positive(self.lam, "lam (the canonical L2 strength)"))
+
+    @property
+    def params(self) -> dict[str, float]:
+        return {"lam": self.lam}
+
+    def canonical_lam(self, sigma: float | None = None) -> float:
+        return self.lam
+
+    def given_sigma(self, sigma: float) -> Gaussian:
+        """The prior on w conditional on σ: ``N(0, σ²/λ)``."""
+        return Gaussian(positive(sigma, "sigma") / math.sqrt(self.lam))
+
+    def pyro_dist(self, d: int, sigma):
+        """``Normal(0, σ/√λ)`` over ``d`` coordinates; ``sigma`` may be a (batched) tensor."""
+        import torch
+        from pyro import distributions as dist
+
+        sigma = torch.as_tensor(sigma, dtype=torch.float64)
+        scale = (sigma / math.sqrt(self.lam)).unsqueeze(-1).expand(*sigma.shape, d)
+        return dist.Normal(torch.zeros_like(scale), scale).to_event(1)
+
+    def describe(self) -> str:
+        return f"Gaussian N(0, σ²/λ) on each w_j given σ, λ = {self.lam:.6g} (Normal-Inverse-Gamma form)"
+
+
+WeightPrior = Union[Gaussian, Laplace, ConjugateGaussian]
+_PRIOR_OF_PENALTY = {"l2": Gaussian, "l1": Laplace}
+
+
+@dataclass(frozen=True)
+class Penalty:
+    """A penalty as a library writes it: ``kind`` (``"l2"`` or ``"l1"``) with strength ``lam`` in ``convention``."""
+
+    kind: str
+    lam: float
+    convention: str
+
+    def __float__(self) -> float:
+        return self.lam
+
+
+def prior_from_penalty(penalty: str, lam: float, sigma: float, n: int | None = None,
+                       convention: str | Convention = CANONICAL) -> Gaussian | Laplace:
+    """The prior on w that a penalty implies, at noise standard deviation ``sigma``.
+
+    The penalised objective, divided to canonical form ``½Σr² + pen(w)``, is σ² times the negative log
+    posterior of ``y ~ N(Xw + b, σ²)`` with ``p(w) ∝ exp(−pen(w)/σ²)``. Hence ``"l2"`` → ``Gaussian(τ)`` with
+    τ = σ/√λ, and ``"l1"`` → ``Laplace(s)`` with s = σ²/λ (λ canonical).
+
+    Parameters
+    ----------
+    penalty
+        ``"l2"`` (squared norm, weight decay) or ``"l1"``.
+    lam
+        The penalty's strength in ``convention`` (``alpha``, ``weight_decay``, ``lambd``...).
+    sigma
+        The noise standard deviation σ; λ means nothing without it.
+    n
+        Number of training rows; needed by conventions with a mean loss.
+    convention
+        A preset name from :data:`bayesreg.conventions.CONVENTIONS` or a :class:`Convention`.
+
+    Raises
+    ------
+    ImproperPriorError
+        ``lam == 0``: the implied density is flat and improper.
+    NoPriorError
+        ``lam < 0``: ``exp(+|λ| pen(w))`` cannot be normalised; no prior exists.
+
+    Examples
+    --------
+    The weight-decay chapter of Dive into Deep Learning: λ = 3, mean loss over n = 20 rows, σ = 0.01
+
+    >>> prior_from_penalty("l2", 3, sigma=0.01, n=20, convention="d2l").tau  # = 0.01/√60
+    0.0012909944487358056
+    """
+    conv = get_convention(convention)
+    canonical = to_canonical_lam(penalty, lam, n, conv)
+    sigma = positive(sigma, "sigma (the noise standard deviation)")
+    if canonical < 0:
+        raise NoPriorError(
+            f"a {penalty.upper()} penalty with negative strength λ={lam} implies no prior: "
+            f"exp(+{abs(lam)}·‖w‖) does not normalise (the objective rewards large weights); use λ > 0"
+        )
+    if canonical == 0:
+        raise ImproperPriorError(
+            f"λ = 0 means no penalty: the implied prior is the improper flat density on w, not a "
+            f"{_PRIOR_OF_PENALTY[penalty].name} distribution; use λ > 0 (and with n < d the MAP is not unique)"
+        )
+    return _PRIOR_OF_PENALTY[penalty].from_canonical_lam(canonical, sigma)
+
+
+def penalty_from_prior(prior: WeightPrior, sigma: float | None = None, n: int | None = None,
+                       convention: str | Convention = CANONICAL) -> Penalty:
+    """The penalty (kind and strength in ``convention``) whose minimiser is the MAP under ``prior``.
+
+    The inverse of :func:`prior_from_penalty`: ``Gaussian(τ)`` → L2 with canonical λ = σ²/τ²,
+    ``Laplace(s)`` → L1 with canonical λ = σ²/s, then scaled to ``convention``.
+
+    Examples
+    --------
+    >>> penalty_from_prior(Gaussian(0.1), sigma=1.0, n=50, convention="sklearn_ridge").lam
+    99.99999999999999
+    """
+    conv = get_convention(convention)
+    if not isinstance(prior, (Gaussian, Laplace, ConjugateGaussian)):
+        raise SpecError(f"prior must be Gaussian, Laplace or ConjugateGaussian, got {type(prior).__name__}")
+    if sigma is None and not isinstance(prior, ConjugateGaussian):
+        raise SpecError("sigma is needed: the penalty's λ = σ²/τ² (or σ²/s) depends on the noise sd")
+    canonical = prior.canonical_lam(sigma)
+    return Penalty(prior.penalty_kind, from_canonical_lam(prior.penalty_kind, canonical, n, conv), conv.name)
+
+
+# ---------------------------------------------------------------------------------------------- the bias
+
+@dataclass(frozen=True)
+class Bias:
+    """Prior on the intercept b: ``"none"`` (b = 0), ``"flat"`` (improper uniform, i.e. unpenalised) or
+    ``"normal"`` with standard deviation ``scale`` (i.e. b is penalised like a weight)."""
+
+    kind: str = "flat"
+    scale: float | None = None
+
+    def __post_init__(self):
+        if self.kind not in ("none", "flat", "normal"):
+            raise SpecError(f"unknown bias {self.kind!r}: use none, flat or normal:SCALE")
+        if self.kind == "normal":
+            object.__setattr__(self, "scale", positive(self.scale, "the bias prior's scale"))
+        elif self.scale is not None:
+            raise SpecError(f"bias {self.kind!r} takes no scale; only normal:SCALE does")
+
+    @property
+    def present(self) -> bool:
+        return self.kind != "none"
+
+    def __str__(self) -> str:
+        return f"normal:{self.scale:g}" if self.kind == "normal" else self.kind
+
+    def pyro_dist(self):
+        import torch
+        from pyro import distributions as dist
+        from torch.distributions import constraints
+
+        if self.kind == "flat":
+            return dist.ImproperUniform(constraints.real, (), ())
+        if self.kind == "normal":
+            return dist.Normal(torch.tensor(0.0, dtype=torch.float64), torch.tensor(self.scale, dtype=torch.float64))
+        raise SpecError("bias 'none' has no distribution: b is fixed at 0")
+
+
+def parse_bias(spec: str | Bias) -> Bias:
+    """Parse ``"none"``, ``"flat"`` or ``"normal:SCALE"``."""
+    if isinstance(spec, Bias):
+        return spec
+    text = str(spec).strip().lower()
+    if text.startswith("normal"):
+        _, _, scale = text.partition(":")
+        if not scale:
+            raise SpecError(f"bias {spec!r} needs a scale: normal:SCALE, e.g. normal:10")
+        return Bias("normal", _number(scale, spec))
+    return Bias(text)
+
+
+# ---------------------------------------------------------------------------------------------- the noise
+
+_SIGMA_PRIORS = {"halfnormal": 1, "halfcauchy": 1, "invgamma": 2}
+
+
+@dataclass(frozen=True)
+class SigmaPrior:
+    """Prior on the noise scale σ.
+
+    ``halfnormal:S`` and ``halfcauchy:S`` are on σ with scale S; ``invgamma:A,B`` is on σ²
+    (shape A, scale B: density ∝ (σ²)^(−A−1) exp(−B/σ²)), the conjugate choice.
+    """
+
+    kind: str
+    params: tuple[float, ...]
+
+    def __post_init__(self):
+        if self.kind not in _SIGMA_PRIORS:
+            raise SpecError(
+                f"unknown sigma prior {self.kind!r}: use halfnormal:S, halfcauchy:S or invgamma:A,B"
+            )
+        if len(self.params) != _SIGMA_PRIORS[self.kind]:
+            raise SpecError(f"sigma prior {self.kind} takes {_SIGMA_PRIORS[self.kind]} parameter(s), "
+                            f"got {len(self.params)}")
+        object.__setattr__(self, "params", tuple(positive(p, f"{self.kind} parameter") for p in self.params))
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{','.join(f'{p:g}' for p in self.params)}"
+
+    def pyro_dist(self):
+        """The distribution of σ (for ``invgamma``, σ = √(σ²) with σ² ~ InverseGamma(A, B))."""
+        import torch
+        from pyro import distributions as dist
+        from torch.distributions.transforms import PowerTransform
+
+        p = [torch.tensor(v, dtype=torch.float64) for v in self.params]
+        if self.kind == "halfnormal":
+            return dist.HalfNormal(p[0])
+        if self.kind == "halfcauchy":
+            return dist.HalfCauchy(p[0])
+        return dist.TransformedDistribution(dist.InverseGamma(p[0], p[1]),
+                                            [PowerTransform(torch.tensor(0.5, dtype=torch.float64))])
+
+
+def parse_sigma_prior(spec: str | SigmaPrior) -> SigmaPrior:
+    """Parse ``"halfnormal:S"``, ``"halfcauchy:S"`` or ``"invgamma:A,B"``."""
+    if isinstance(spec, SigmaPrior):
+        return spec
+    kind, sep, rest = str(spec).strip().lower().partition(":")
+    if not sep or not rest:
+        raise SpecError(f"sigma prior {spec!r} needs parameters: halfnormal:S, halfcauchy:S or invgamma:A,B")
+    return SigmaPrior(kind, tuple(_number(p, spec) for p in rest.split(",")))
+
+
+def _number(text: str, spec) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise SpecError(f"{text!r} in {spec!r} is not a number") from None
