@@ -46,9 +46,10 @@ class LinearRegressionModel:
     --------
     >>> import torch, pyro
     >>> model = LinearRegressionModel(Gaussian(1.0), sigma=0.5, bias="normal:10")
-    >>> tr = pyro.poutine.trace(model).get_trace(torch.zeros(3, 2, dtype=torch.float64))
-    >>> [name for name in tr.nodes if tr.nodes[name]["type"] == "sample"]
-    ['w', 'b', 'y']
+    >>> X, y = torch.zeros(3, 2, dtype=torch.float64), torch.ones(3, dtype=torch.float64)
+    >>> tr = pyro.poutine.trace(model).get_trace(X, y)
+    >>> tr.nodes["w"]["value"].shape, tr.nodes["b"]["value"].dtype, tr.observation_nodes
+    (torch.Size([2]), torch.float64, ['y'])
     """
 
     def __init__(self, prior: WeightPrior, sigma: float | str | SigmaPrior = 1.0, bias: str | Bias = "flat"):
