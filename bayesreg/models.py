@@ -82,9 +82,10 @@ class LinearRegressionModel:
             w = pyro.sample("w", self.prior.pyro_dist(d, sigma))
         else:
             w = pyro.sample("w", self.prior.pyro_dist(d))
-        mean = w @ X.T  # (..., n): works for a batch of w from Predictive
+        # Vectorised draws (Predictive, parallel chains) carry a size-1 dim at the data plate's position -1,
+        # so w is (..., 1, d) and scalars are (..., 1): broadcasting against the rows of X gives (..., n).
+        mean = X @ w if w.dim() == 1 else (w * X).sum(-1)
         if self.bias.present:
-            b = pyro.sample("b", self.bias.pyro_dist())
-            mean = mean + b.unsqueeze(-1)
+            mean = mean + pyro.sample("b", self.bias.pyro_dist())
         with pyro.plate("data", n, dim=-1):
-            return pyro.sample("y", dist.Normal(mean, sigma.unsqueeze(-1)), obs=None if y is None else as_tensor(y))
+            return pyro.sample("y", dist.Normal(mean, sigma), obs=None if y is None else as_tensor(y))

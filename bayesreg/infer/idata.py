@@ -47,10 +47,12 @@ def draws_to_inference_data(*, w: np.ndarray, b: np.ndarray | None, sigma: np.nd
     if posterior["w"].ndim != 3 or posterior["w"].shape[-1] != len(feature_names):
         raise ValueError(f"w draws must be (chain, draw, {len(feature_names)}), got {posterior['w'].shape}")
     all_attrs = {**package_versions(), **(attrs or {})}
-    return az.from_dict(
-        posterior=posterior,
-        constant_data={k: np.asarray(v, dtype=np.float64) for k, v in (constant or {}).items()} or None,
-        coords={"feature": list(feature_names)},
-        dims={"w": ["feature"]},
-        attrs=all_attrs,
-    )
+    idata = az.from_dict(posterior=posterior, coords={"feature": list(feature_names)}, dims={"w": ["feature"]},
+                         attrs=all_attrs)
+    idata.posterior.attrs.update(all_attrs)  # from_dict keeps them on the InferenceData only
+    if constant:
+        # az.from_dict would give each scalar a spurious length-1 dimension; a plain Dataset keeps it 0-d.
+        import xarray as xr
+
+        idata.add_groups(constant_data=xr.Dataset({k: float(v) for k, v in constant.items()}, attrs=all_attrs))
+    return idata
