@@ -22,7 +22,6 @@ from .errors import (  # noqa: E402
     SpecError,
 )
 from .infer.conjugate import gaussian_posterior, nig_posterior  # noqa: E402
-from .models import LinearRegressionModel  # noqa: E402
 from .priors import (  # noqa: E402
     Bias,
     ConjugateGaussian,
@@ -34,6 +33,15 @@ from .priors import (  # noqa: E402
     prior_from_penalty,
 )
 from .suffstats import SufficientStats  # noqa: E402
+
+
+def __getattr__(name):
+    # Pyro and torch take seconds to import: load them only when the model is asked for.
+    if name == "LinearRegressionModel":
+        from .models import LinearRegressionModel
+
+        return LinearRegressionModel
+    raise AttributeError(f"module 'bayesreg' has no attribute {name!r}")
 
 __all__ = [
     "__version__",

@@ -260,7 +260,7 @@ def _check_n(n, conv: Convention) -> int:
     if n is None:
         raise ConventionError(
             f"convention {conv.name!r} averages the loss over the rows, so its λ depends on n: "
-            "pass n (the number of training rows)"
+            "pass n, the number of training rows (--n N)"
         )
     if isinstance(n, bool) or not float(n).is_integer() or n < 1:
         raise SpecError(f"n must be a positive whole number of training rows, got {n!r}")

@@ -17,8 +17,17 @@ import torch
 from pyro import distributions as dist
 
 from .errors import SpecError
-from .priors import (Bias, ConjugateGaussian, Gaussian, Laplace, SigmaPrior, WeightPrior, parse_bias,
-                     parse_sigma_prior, positive)
+from .priors import (
+    Bias,
+    ConjugateGaussian,
+    Gaussian,
+    Laplace,
+    SigmaPrior,
+    WeightPrior,
+    parse_bias,
+    parse_sigma_prior,
+    positive,
+)
 
 __all__ = ["LinearRegressionModel", "as_tensor"]
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar, Union
+from typing import ClassVar
 
 import numpy as np
 
@@ -205,7 +205,7 @@ class ConjugateGaussian:
         return f"Gaussian N(0, σ²/λ) on each w_j given σ, λ = {self.lam:.6g} (Normal-Inverse-Gamma form)"
 
 
-WeightPrior = Union[Gaussian, Laplace, ConjugateGaussian]
+WeightPrior = Gaussian | Laplace | ConjugateGaussian
 _PRIOR_OF_PENALTY = {"l2": Gaussian, "l1": Laplace}
 
 
@@ -261,7 +261,7 @@ def prior_from_penalty(penalty: str, lam: float, sigma: float, n: int | None = N
     sigma = positive(sigma, "sigma (the noise standard deviation)")
     if canonical < 0:
         raise NoPriorError(
-            f"a {penalty.upper()} penalty with negative strength λ={lam} implies no prior: "
+            f"an {penalty.upper()} penalty with negative strength λ={lam} implies no prior: "
             f"exp(+{abs(lam)}·‖w‖) does not normalise (the objective rewards large weights); use λ > 0"
         )
     if canonical == 0:

@@ -132,7 +132,7 @@ def _brute_force_joint_sigma(X, y, lam, a0, b0, sigma, bias):
         r = y - X @ w - b
         return math.exp(-0.5 * (r @ r + lam * w @ w) / sigma**2 - shift)
 
-    ranges = [[c - h, c + h] for c, h in zip(centre, half)]
+    ranges = [[c - h, c + h] for c, h in zip(centre, half, strict=True)]
     value = integrate.nquad(integrand, ranges, opts={"epsabs": 0, "epsrel": 1e-10})[0]
     n = len(y)
     log_norm = -0.5 * n * math.log(2 * math.pi * sigma**2) - 0.5 * d * math.log(2 * math.pi * sigma**2 / lam)
@@ -176,7 +176,7 @@ def test_nig_predictive_is_the_sigma_mixture():
     loc = float(pred.mean()[0])
     spread = float(np.sqrt(post.b_n / post.a_n * (1 + 0)))  # only to choose test points
     for y_new in (loc - 2 * spread, loc, loc + 0.7 * spread):
-        def f(s2):
+        def f(s2, y_new=y_new):
             normal_sd = math.sqrt(s2 * (pred.var()[0] * (post.df - 2) / post.df) / (post.b_n / post.a_n))
             return stats.norm(loc, normal_sd).pdf(y_new) * post.sigma2.pdf(s2)
         mixture, _ = integrate.quad(f, 0, np.inf, epsabs=0, epsrel=1e-10, limit=200)
