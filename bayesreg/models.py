@@ -12,6 +12,7 @@ Site names are fixed: ``sigma`` (only when σ has a prior), ``w`` (one event of 
 
 from __future__ import annotations
 
+import numpy as np
 import pyro
 import torch
 from pyro import distributions as dist
@@ -33,7 +34,10 @@ __all__ = ["LinearRegressionModel", "as_tensor"]
 
 
 def as_tensor(a) -> torch.Tensor:
-    """A float64 torch tensor view of array-like ``a``."""
+    """A float64 torch tensor of array-like ``a`` (a view where possible; read-only arrays are copied, since
+    torch cannot honour numpy's read-only flag)."""
+    if isinstance(a, np.ndarray) and not a.flags.writeable:
+        a = a.copy()
     return torch.as_tensor(a, dtype=torch.float64)
 
 

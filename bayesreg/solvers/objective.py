@@ -20,8 +20,9 @@ import numpy as np
 
 from ..errors import SpecError
 from ..priors import Bias, Gaussian, Laplace, parse_bias, positive
+from ..suffstats import SufficientStats
 
-__all__ = ["PenalizedLeastSquares", "MapResult", "ConvergenceWarning"]
+__all__ = ["PenalizedLeastSquares", "ReducedQuadratic", "optimal_bias", "MapResult", "ConvergenceWarning"]
 
 
 class ConvergenceWarning(UserWarning):
@@ -82,6 +83,55 @@ class PenalizedLeastSquares:
         b = float(b) if self.has_bias and b is not None else 0.0
         r = np.asarray(y, dtype=np.float64) - np.asarray(X, dtype=np.float64) @ w - b
         return float(0.5 * r @ r + self.l1 * np.abs(w).sum() + 0.5 * self.l2 * w @ w + 0.5 * self.bias_l2 * b * b)
+
+
+def optimal_bias(problem: PenalizedLeastSquares, n: int, x_mean, y_mean: float, w) -> float | None:
+    """The b minimising J(w, ·) for fixed w: n(ȳ − x̄ᵀw)/(n + λ_b); None when ``problem.bias`` is none."""
+    if not problem.has_bias:
+        return None
+    return float(n * (y_mean - np.asarray(x_mean) @ w) / (n + problem.bias_l2))
+
+
+@dataclass(frozen=True)
+class ReducedQuadratic:
+    r"""The objective with b minimised out: a quadratic in w alone, for any bias treatment.
+
+    For fixed w the best b is :math:`b^*(w) = n(\bar y - \bar x^\top w)/(n + \lambda_b)`; substituting it gives
+
+    .. math::
+
+        \min_b J(w, b) = \tfrac12 w^\top G w - q^\top w + \tfrac12 y_{yy}
+                          + \lambda_1\|w\|_1 + \tfrac{\lambda_2}{2}\|w\|^2,
+
+    with :math:`G = S_{xx} + \eta\,\bar x\bar x^\top`, :math:`q = S_{xy} + \eta\,\bar x\bar y`,
+    :math:`y_{yy} = S_{yy} + \eta\,\bar y^2` and :math:`\eta = n\lambda_b/(n + \lambda_b)`: η = 0 for a flat
+    (unpenalised) bias, η = n for no bias (raw cross-products), in between for a penalised bias.
+    """
+
+    G: np.ndarray
+    q: np.ndarray
+    yy: float
+    stats: SufficientStats
+    problem: PenalizedLeastSquares
+
+    @classmethod
+    def build(cls, stats: SufficientStats, problem: PenalizedLeastSquares) -> ReducedQuadratic:
+        n = stats.n
+        eta = {"flat": 0.0, "none": float(n)}.get(problem.bias)
+        if eta is None:
+            eta = n * problem.bias_l2 / (n + problem.bias_l2)
+        xm, ym = stats.x_mean, stats.y_mean
+        return cls(stats.sxx + eta * np.outer(xm, xm), stats.sxy + eta * xm * ym, stats.syy + eta * ym * ym,
+                   stats, problem)
+
+    def bias_for(self, w: np.ndarray) -> float | None:
+        """b*(w), or None without a bias."""
+        return optimal_bias(self.problem, self.stats.n, self.stats.x_mean, self.stats.y_mean, w)
+
+    def value(self, w: np.ndarray) -> float:
+        """min_b J(w, b)."""
+        p = self.problem
+        return float(0.5 * w @ self.G @ w - self.q @ w + 0.5 * self.yy + p.l1 * np.abs(w).sum() + 0.5 * p.l2 * w @ w)
 
 
 @dataclass(frozen=True)
