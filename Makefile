@@ -25,8 +25,9 @@ study: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# exit status 5 is pytest's "no tests collected": no slow checks exist yet, which is not a failure
 test-slow: $(STAMP)
-	$(BIN)/python -m pytest -m slow
+	$(BIN)/python -m pytest -m slow; rc=$$?; if [ $$rc -eq 5 ]; then echo "no slow tests yet"; else exit $$rc; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check bayesreg analyses tests

@@ -1,8 +1,11 @@
 """What the weight-decay chapter's λ = 3 assumes about its own problem.
 
 Dive into Deep Learning (§3.7, "Weight Decay") fits 200 weights to 20 rows, y = 0.01·Σx + 0.05 + N(0, 0.01²),
-minimising the mean of ½r² plus (λ/2)‖w‖² with λ = 3. Read as Bayes, that penalty is a Gaussian prior
-N(0, τ²) with τ = σ/√(nλ) = 0.01/√60 ≈ 0.0013: it says each true weight is about 8 times smaller than it is.
+with λ = 3 in two implementations. From scratch it minimises the mean of ½r² plus (λ/2)‖w‖² (convention
+``d2l``): a Gaussian prior N(0, τ²) with τ = σ/√(nλ) = 0.01/√60 ≈ 0.0013, which says each true weight is about
+8 times smaller than it is. The concise version uses ``nn.MSELoss`` (no ½) with ``weight_decay=3`` on the
+weight only (convention ``torch_sgd_mse``): canonical λ = nλ/2 = 30, τ = 0.01/√30 ≈ 0.0018, the same mistake
+by a factor √2 less.
 
 This study computes, with the exact conjugate posterior (σ known and equal to the true noise sd):
 
@@ -21,10 +24,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -32,22 +32,24 @@ from scipy import stats
 
 from bayesreg import gaussian_posterior, load_d2l, prior_from_penalty
 from bayesreg.conventions import to_canonical_lam
+from bayesreg.outputs import save_figure, write_json
 
 CONVENTION = "d2l"
 INTERVAL = 0.94
 
 
-def evaluate(problem, lam: float, sigma: float) -> dict:
-    """The exact posterior at the chapter-convention ``lam`` and what it says about the truth."""
+def evaluate(problem, lam: float, sigma: float, convention: str = CONVENTION) -> dict:
+    """The exact posterior at ``lam`` (in ``convention``) and what it says about the truth."""
     train, test = problem.train, problem.test
-    prior = prior_from_penalty("l2", lam, sigma, train.n, CONVENTION)
+    prior = prior_from_penalty("l2", lam, sigma, train.n, convention)
     post = gaussian_posterior(train, prior=prior, sigma=sigma)
     lo, hi = post.credible_interval(INTERVAL)
     d = train.d
     r = test.y - test.X @ post.w_mean - post.b_mean
     return {
         "lam": lam,
-        "canonical_lam": to_canonical_lam("l2", lam, train.n, CONVENTION),
+        "convention": convention,
+        "canonical_lam": to_canonical_lam("l2", lam, train.n, convention),
         "tau": prior.tau,
         "log_evidence": post.log_evidence,
         "test_loss": float(np.mean(0.5 * r**2)),
@@ -76,6 +78,7 @@ def run(seed: int = 0, lam: float = 3.0, grid_size: int = 61) -> tuple[dict, dic
         "chapter": {**public(chapter),
                     "true_w_in_prior_sds": z,
                     "prior_prob_abs_w_ge_true": float(2 * stats.norm.sf(z))},
+        "chapter_concise": public(evaluate(problem, lam, sigma, "torch_sgd_mse")),
         "evidence_choice": public(best),
         "prior_matching_truth": public(evaluate(problem, truth_lam, sigma)),
     }
@@ -112,21 +115,6 @@ def make_figure(fig_data: dict):
     return fig
 
 
-def _write_atomic(path: Path, write) -> None:
-    """Write through a temporary file in the same directory, then rename: no half-written outputs."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -140,18 +128,21 @@ def main(argv: list[str] | None = None) -> int:
     summary, fig_data = run(args.seed, args.lam)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    _write_atomic(out / "summary.json", lambda p: Path(p).write_text(json.dumps(summary, indent=2) + "\n"))
-    fig = make_figure(fig_data)
-    _write_atomic(out / "chapter_prior.png", lambda p: fig.savefig(p, dpi=110, format="png"))
+    write_json(out / "summary.json", summary)
+    save_figure(make_figure(fig_data), out / "chapter_prior.png")
 
-    c, e, t = summary["chapter"], summary["evidence_choice"], summary["prior_matching_truth"]
+    c, k = summary["chapter"], summary["chapter_concise"]
+    e, t = summary["evidence_choice"], summary["prior_matching_truth"]
     print(f"d2l problem: n = 20, d = 200, true w = 0.01, noise sd = 0.01 (seed {args.seed})")
     print(f"λ = {c['lam']:g} (chapter's convention) ⇔ prior N(0, τ²), τ = {c['tau']:.3g}: the true weight is "
           f"{c['true_w_in_prior_sds']:.1f} prior sds out, prior P(|w_j| ≥ 0.01) = {c['prior_prob_abs_w_ge_true']:.1e}")
-    print(f"\n{'':24} {'λ':>9} {'τ':>9} {'log evidence':>13} {'test loss':>10} {'‖w_MAP‖':>8} {'coverage':>9}")
-    for name, r in (("chapter", c), ("max evidence", e), ("prior = truth's size", t)):
+    print("\nλ in each row's own convention: d2l, except torch_sgd_mse for the concise version")
+    print(f"{'':24} {'λ':>9} {'τ':>9} {'log evidence':>13} {'test loss':>10} {'‖w_MAP‖':>8} {'coverage':>9}")
+    rows = (("chapter, from scratch", c), ("chapter, concise (MSE)", k), ("max evidence", e),
+            ("prior = truth's size", t))
+    for name, r in rows:
         print(f"{name:24} {r['lam']:9.3g} {r['tau']:9.3g} {r['log_evidence']:13.1f} {r['test_loss']:10.3g} "
-              f"{r['w_norm']:8.3f} {r['coverage']:9.0%}")
+              f"{r['w_norm']:8.3f} {r['coverage']:9.1%}")
     print(f"(predicting the training mean of y: test loss {summary['baseline_test_loss']:.3g})")
     print(f"\nwrote {out / 'summary.json'} and {out / 'chapter_prior.png'}")
     return 0

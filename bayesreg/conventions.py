@@ -173,9 +173,9 @@ CONVENTIONS: dict[str, Convention] = {
                 (1.0, "alpha*l1_ratio", "(1/2n) Σ rᵢ² + αρ ‖w‖₁"),
                 "sklearn.linear_model.ElasticNet(alpha, l1_ratio=ρ): both terms together"),
         _preset("torch_sgd_mse", 1.0, True, (0.5, "weight_decay", "(1/n) Σ rᵢ² + (wd/2) ‖w‖²"), None,
-                "torch.optim.SGD(weight_decay=wd) on nn.MSELoss()"),
+                "torch.optim.SGD(weight_decay=wd) on nn.MSELoss(); decaying the bias too means bias normal:τ"),
         _preset("torch_sgd_half_mse", 0.5, True, (0.5, "weight_decay", "(1/n) Σ ½ rᵢ² + (wd/2) ‖w‖²"), None,
-                "torch.optim.SGD(weight_decay=wd) on the mean of ½ r²"),
+                "torch.optim.SGD(weight_decay=wd) on the mean of ½ r²; decaying the bias too means bias normal:τ"),
         _preset("keras", 1.0, True, (1.0, "l2", "(1/n) Σ rᵢ² + c ‖w‖²"), (1.0, "l1", "(1/n) Σ rᵢ² + c ‖w‖₁"),
                 "keras.regularizers.l2(c) / l1(c) on loss='mse'"),
     )
@@ -262,9 +262,13 @@ def _check_n(n, conv: Convention) -> int:
             f"convention {conv.name!r} averages the loss over the rows, so its λ depends on n: "
             "pass n, the number of training rows (--n N)"
         )
-    if isinstance(n, bool) or not float(n).is_integer() or n < 1:
+    try:
+        value = float(n)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if isinstance(n, (bool, str)) or not value.is_integer() or value < 1:
         raise SpecError(f"n must be a positive whole number of training rows, got {n!r}")
-    return int(n)
+    return int(value)
 
 
 def _check_finite(x, name: str) -> float:

@@ -62,3 +62,27 @@ def credible_intervals(intervals: dict, *, truth=None, max_coords: int = 25, yla
         ax.set_title(title)
     ax.legend(fontsize=8)
     return ax
+
+
+def map_convergence(comparison, *, ax=None):
+    """Distance to the exact MAP, max_j |w_j − w_j*|, against the optimiser's step, for every method that
+    keeps such a trace (the PyTorch optimisers); a log scale shows linear convergence as a straight line."""
+    ax = _axes(ax)
+    floor = np.finfo(float).eps
+    for i, (name, res) in enumerate(comparison.results.items()):
+        if res.trace is None or not str(res.info.get("trace", "")).startswith("distance"):
+            continue
+        steps = np.arange(1, len(res.trace) + 1)
+        note = "" if res.converged else " (not converged)"
+        ax.plot(steps, np.maximum(res.trace, floor), lw=1.5, color=f"C{i}",
+                label=f"{name}: final {comparison.max_abs_diff(name):.1e}{note}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    unit = next((r.info.get("iteration_unit") for r in comparison.results.values()
+                 if str(r.info.get("trace", "")).startswith("distance")), "step")
+    ax.set_xlabel(f"{unit}")
+    ax.set_ylabel("max |w − w_MAP|")
+    ax.set_title(f"Distance to the exact MAP ({comparison.reference}) on {comparison.data_name}")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    return ax

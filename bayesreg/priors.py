@@ -39,6 +39,8 @@ __all__ = [
     "SigmaPrior",
     "parse_sigma_prior",
     "positive",
+    "PRIOR_KINDS",
+    "prior_from_options",
 ]
 
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -98,7 +100,7 @@ class Gaussian:
     @classmethod
     def from_canonical_lam(cls, lam: float, sigma: float) -> Gaussian:
         """The Gaussian prior whose canonical L2 strength is ``lam`` at noise sd ``sigma``: τ = σ/√λ."""
-        return cls(positive(sigma, "sigma") / math.sqrt(lam))
+        return cls(positive(sigma, "sigma") / math.sqrt(positive(lam, "the canonical λ")))
 
     def pyro_dist(self, d: int):
         """``Normal(0, τ)`` over ``d`` coordinates as one event, float64."""
@@ -151,7 +153,7 @@ class Laplace:
     @classmethod
     def from_canonical_lam(cls, lam: float, sigma: float) -> Laplace:
         """The Laplace prior whose canonical L1 strength is ``lam`` at noise sd ``sigma``: s = σ²/λ."""
-        return cls(positive(sigma, "sigma") ** 2 / lam)
+        return cls(positive(sigma, "sigma") ** 2 / positive(lam, "the canonical λ"))
 
     def pyro_dist(self, d: int):
         """``Laplace(0, s)`` over ``d`` coordinates as one event, float64."""
@@ -269,7 +271,13 @@ def prior_from_penalty(penalty: str, lam: float, sigma: float, n: int | None = N
             f"λ = 0 means no penalty: the implied prior is the improper flat density on w, not a "
             f"{_PRIOR_OF_PENALTY[penalty].name} distribution; use λ > 0 (and with n < d the MAP is not unique)"
         )
-    return _PRIOR_OF_PENALTY[penalty].from_canonical_lam(canonical, sigma)
+    try:
+        return _PRIOR_OF_PENALTY[penalty].from_canonical_lam(canonical, sigma)
+    except SpecError:
+        raise SpecError(
+            f"λ = {lam:g} with σ = {sigma:g} implies a prior scale that is not a representable positive number "
+            "(under- or overflow); check the units of λ and σ"
+        ) from None
 
 
 def penalty_from_prior(prior: WeightPrior, sigma: float | None = None, n: int | None = None,
@@ -321,10 +329,13 @@ class Bias:
     def pyro_dist(self):
         import torch
         from pyro import distributions as dist
-        from torch.distributions import constraints
 
         if self.kind == "flat":
-            return dist.ImproperUniform(constraints.real, (), ())
+            # Flat on the real line: a Normal whose log-density is masked to 0. Unlike ImproperUniform it can
+            # be sampled, which Pyro's initialisation (NUTS, autoguides) needs; the draws, N(0, 1), are only
+            # starting points. A prior predictive with a flat bias does not exist: use bias none or normal:S.
+            zero = torch.tensor(0.0, dtype=torch.float64)
+            return dist.Normal(zero, torch.ones_like(zero)).mask(False)
         if self.kind == "normal":
             return dist.Normal(torch.tensor(0.0, dtype=torch.float64), torch.tensor(self.scale, dtype=torch.float64))
         raise SpecError("bias 'none' has no distribution: b is fixed at 0")
@@ -334,7 +345,9 @@ def parse_bias(spec: str | Bias) -> Bias:
     """Parse ``"none"``, ``"flat"`` or ``"normal:SCALE"``."""
     if isinstance(spec, Bias):
         return spec
-    text = str(spec).strip().lower()
+    if not isinstance(spec, str):
+        raise SpecError(f"bias must be 'none', 'flat' or 'normal:SCALE', got {spec!r}")
+    text = spec.strip().lower()
     if text.startswith("normal"):
         _, _, scale = text.partition(":")
         if not scale:
@@ -402,3 +415,35 @@ def _number(text: str, spec) -> float:
         return float(text)
     except ValueError:
         raise SpecError(f"{text!r} in {spec!r} is not a number") from None
+
+
+# ------------------------------------------------------------------------------ from command-line options
+
+PRIOR_KINDS = {"gaussian": "l2", "laplace": "l1"}
+
+
+def prior_from_options(kind: str, *, sigma: float | None, n: int | None, tau: float | None = None,
+                       scale: float | None = None, lam: float | None = None,
+                       convention: str | Convention | None = None) -> Gaussian | Laplace:
+    """The prior on w given as the CLI gives it: ``--prior gaussian --tau T``, ``--prior laplace --scale S``, or
+    either with ``--lam L [--convention C]`` (a penalty, converted with σ and n). Exactly one way must be used."""
+    if kind not in PRIOR_KINDS:
+        raise SpecError(f"unknown prior {kind!r}: use gaussian (L2, weight decay) or laplace (L1)")
+    given = [name for name, v in (("--tau", tau), ("--scale", scale), ("--lam", lam)) if v is not None]
+    if len(given) != 1:
+        how = "--tau T" if kind == "gaussian" else "--scale S"
+        raise SpecError(
+            f"give the {kind} prior one way: {how}, or --lam L [--convention C]"
+            + (f" (got {' and '.join(given)})" if given else "")
+        )
+    if convention is not None and lam is None:
+        raise SpecError("--convention only applies to --lam")
+    if (tau is not None and kind != "gaussian") or (scale is not None and kind != "laplace"):
+        raise SpecError(f"--tau belongs to the gaussian prior and --scale to the laplace prior, not {kind}")
+    if tau is not None:
+        return Gaussian(tau)
+    if scale is not None:
+        return Laplace(scale)
+    if sigma is None:
+        raise SpecError("--lam needs the noise sd: λ = σ²/τ² (or σ²/s) means nothing without σ; pass --sigma S")
+    return prior_from_penalty(PRIOR_KINDS[kind], lam, sigma, n, convention or CANONICAL)

@@ -8,7 +8,7 @@ from oracles import random_problem
 from scipy import integrate, stats
 from sklearn.linear_model import Ridge
 
-from bayesreg import Gaussian, SpecError, gaussian_posterior, load_d2l, load_diabetes, nig_posterior
+from bayesreg import DataError, Gaussian, SpecError, gaussian_posterior, load_d2l, load_diabetes, nig_posterior
 from bayesreg.suffstats import SufficientStats
 
 
@@ -167,20 +167,61 @@ def test_nig_mean_is_ridge_whatever_sigma(bias):
     np.testing.assert_allclose(post.w_mean, ridge.coef_, rtol=1e-8)
 
 
-def test_nig_predictive_is_the_sigma_mixture():
-    """Student-t predictive = ∫ N(y* | m, σ²(1 + z V z)) IG(σ²) dσ² by quadrature."""
+def _raw_nig(X, y, lam, a0, b0, bias):
+    """Normal-Inverse-Gamma posterior from the raw design Z = [X, 1] (textbook formulas, no centring)."""
+    Z = X if bias == "none" else np.column_stack([X, np.ones(len(y))])
+    P = np.diag([lam] * X.shape[1] + [0.0] * (Z.shape[1] - X.shape[1]))
+    V = np.linalg.inv(Z.T @ Z + P)
+    m = V @ Z.T @ y
+    a_n = a0 + (len(y) - (Z.shape[1] - X.shape[1])) / 2
+    b_n = b0 + 0.5 * (y @ y - m @ (Z.T @ Z + P) @ m)
+    return Z, m, V, a_n, b_n
+
+
+@pytest.mark.parametrize("bias", ["flat", "none"])
+def test_nig_against_raw_formulas(bias):
     X, y = _small_problem(2, n=12)
-    post = nig_posterior(X, y, prior=1.0, sigma_prior="invgamma:2,1")
-    x_new = np.array([[0.3, -1.2]])
+    X = X + 3.0  # non-zero column means, so the centred parametrisation is exercised
+    lam, a0, b0 = 1.3, 2.0, 1.0
+    post = nig_posterior(X, y, prior=lam, sigma_prior=f"invgamma:{a0},{b0}", bias=bias)
+    Z, m, V, a_n, b_n = _raw_nig(X, y, lam, a0, b0, bias)
+    np.testing.assert_allclose(post.mean, m, rtol=1e-10)
+    assert post.a_n == pytest.approx(a_n) and post.b_n == pytest.approx(b_n, rel=1e-10)
+    np.testing.assert_allclose(post.scale, b_n / a_n * V, rtol=1e-9)
+    np.testing.assert_allclose(post.cov, b_n / (a_n - 1) * V, rtol=1e-9)
+    # predictive: ∫ N(y* | z m, σ²(1 + zVz)) IG(σ² | a_n, b_n) dσ², built from the raw formulas only
+    x_new = np.array([[3.3, 1.8]])
+    z = x_new[0] if bias == "none" else np.append(x_new[0], 1.0)
+    loc, spread = z @ m, 1 + z @ V @ z
     pred = post.predictive(x_new)
-    loc = float(pred.mean()[0])
-    spread = float(np.sqrt(post.b_n / post.a_n * (1 + 0)))  # only to choose test points
-    for y_new in (loc - 2 * spread, loc, loc + 0.7 * spread):
+    for y_new in (loc - 2.0, loc + 0.3, loc + 1.7):
         def f(s2, y_new=y_new):
-            normal_sd = math.sqrt(s2 * (pred.var()[0] * (post.df - 2) / post.df) / (post.b_n / post.a_n))
-            return stats.norm(loc, normal_sd).pdf(y_new) * post.sigma2.pdf(s2)
+            return stats.norm(loc, math.sqrt(s2 * spread)).pdf(y_new) * stats.invgamma(a_n, scale=b_n).pdf(s2)
         mixture, _ = integrate.quad(f, 0, np.inf, epsabs=0, epsrel=1e-10, limit=200)
         assert float(pred.pdf(y_new)[0]) == pytest.approx(mixture, rel=1e-7)
+
+
+def test_results_do_not_depend_on_the_mean_of_y():
+    """Adding 1e8 to y moves only b: the σ posterior and the evidence must not lose digits (flat bias)."""
+    X, y = _small_problem(3, n=25)
+    for fit in (lambda yy: nig_posterior(X, yy, prior=1.0, sigma_prior="invgamma:2,1.3"),
+                lambda yy: gaussian_posterior(X, yy, prior=1.0, sigma=1.0)):
+        base, shifted = fit(y), fit(y + 1e8)
+        assert shifted.log_evidence == pytest.approx(base.log_evidence, rel=1e-8)
+        np.testing.assert_allclose(shifted.w_mean, base.w_mean, rtol=1e-6)
+        assert shifted.b_mean == pytest.approx(base.b_mean + 1e8, rel=1e-12)
+    assert nig_posterior(X, y + 1e8, prior=1.0, sigma_prior="invgamma:2,1.3").b_n == pytest.approx(
+        nig_posterior(X, y, prior=1.0, sigma_prior="invgamma:2,1.3").b_n, rel=1e-8)
+
+
+@pytest.mark.parametrize("prob", [0.5, 0.9, 0.94, 0.99])
+def test_credible_interval_any_probability(prob):
+    X, y, sigma, tau = CASES["random"]
+    post = gaussian_posterior(X, y, prior=Gaussian(tau), sigma=sigma)
+    lo, hi = post.credible_interval(prob)
+    ref_lo, ref_hi = stats.norm(post.mean, np.sqrt(np.diag(post.cov))).interval(prob)
+    np.testing.assert_allclose(lo, ref_lo, rtol=1e-12)
+    np.testing.assert_allclose(hi, ref_hi, rtol=1e-12)
 
 
 # ----------------------------------------------------------------------------- predictive and draws
@@ -196,33 +237,45 @@ def test_gaussian_predictive():
     np.testing.assert_allclose(pred.var(), np.einsum("ij,jk,ik->i", Z, post.cov, Z) + sigma**2, rtol=1e-8)
 
 
-def test_draws_as_inference_data_match_the_moments():
-    data = load_diabetes()
-    post = gaussian_posterior(data, prior=Gaussian(20.0), sigma=54.0)
-    idata = post.sample(draws=2000, chains=4, seed=1)
-    w = idata.posterior["w"]
-    assert w.dims == ("chain", "draw", "feature")
-    assert list(w.coords["feature"].values) == list(data.feature_names)
-    assert "b" in idata.posterior and "sigma" not in idata.posterior
-    assert float(idata.constant_data["sigma"]) == 54.0 and idata.posterior.attrs["method"] == "exact"
-    draws = np.concatenate([w.values.reshape(-1, data.d), idata.posterior["b"].values.reshape(-1, 1)], axis=1)
+def _check_draws(draws: np.ndarray, mean: np.ndarray, cov: np.ndarray):
+    """Independent draws: each coordinate's mean within 4.5 standard errors, each variance and each correlation
+    within 4.5 standard errors (var: √(2/(N−1)) relative; corr: (1 − ρ²)/√N)."""
     N = len(draws)
-    sd = np.sqrt(np.diag(post.cov))
-    # independent draws: the sample mean's error is sd/√N; 4.5 standard errors over 11 coordinates
-    assert np.all(np.abs(draws.mean(0) - post.mean) < 4.5 * sd / math.sqrt(N))
-    # the sample variance's relative standard error is √(2/(N−1))
+    sd = np.sqrt(np.diag(cov))
+    assert np.all(np.abs(draws.mean(0) - mean) < 4.5 * sd / math.sqrt(N))
     assert np.all(np.abs(draws.var(0, ddof=1) / sd**2 - 1) < 4.5 * math.sqrt(2 / (N - 1)))
+    rho = cov / np.outer(sd, sd)
+    assert np.all(np.abs(np.corrcoef(draws.T) - rho) < 4.5 * (1 - rho**2) / math.sqrt(N) + 1e-12)
+
+
+@pytest.mark.parametrize("bias", ["flat", "normal:2.5", "none"])
+def test_draws_as_inference_data_match_the_moments(bias):
+    X, y, sigma, tau = CASES["random"]  # columns with non-zero means: b = c − x̄ᵀw is exercised
+    names = [f"f{j}" for j in range(X.shape[1])]
+    post = gaussian_posterior(X, y, prior=Gaussian(tau), sigma=sigma, bias=bias, feature_names=names)
+    idata = post.sample(draws=5000, chains=4, seed=1)
+    w = idata.posterior["w"]
+    assert w.dims == ("chain", "draw", "feature") and list(w.coords["feature"].values) == names
+    assert ("b" in idata.posterior) == (bias != "none") and "sigma" not in idata.posterior
+    assert float(idata.constant_data["sigma"]) == sigma and idata.posterior.attrs["method"] == "exact"
     assert idata.posterior.attrs["version_pyro-ppl"]
+    parts = [w.values.reshape(-1, X.shape[1])]
+    if bias != "none":
+        parts.append(idata.posterior["b"].values.reshape(-1, 1))
+    _check_draws(np.concatenate(parts, axis=1), post.mean, post.cov)
 
 
-def test_nig_draws_include_sigma():
-    X, y = _small_problem(3, n=50)
+def test_nig_draws_match_the_student_t_marginal():
+    X, y = _small_problem(3, n=30)
+    X = X - 2.0
     post = nig_posterior(X, y, prior=1.0, sigma_prior="invgamma:2,1")
-    idata = post.sample(draws=4000, chains=2, seed=2)
+    idata = post.sample(draws=5000, chains=4, seed=2)
+    wb = np.concatenate([idata.posterior["w"].values.reshape(-1, 3), idata.posterior["b"].values.reshape(-1, 1)], 1)
+    # a_n = 2 + 29/2: the t marginal has all the moments the check needs
+    _check_draws(wb, post.mean, post.cov)
     s2 = idata.posterior["sigma"].values.ravel() ** 2
-    se = post.sigma2.std() / math.sqrt(len(s2))
-    assert abs(s2.mean() - post.sigma2.mean()) < 4.5 * se
-    same = post.sample(draws=4000, chains=2, seed=2)
+    assert abs(s2.mean() - post.sigma2.mean()) < 4.5 * post.sigma2.std() / math.sqrt(len(s2))
+    same = post.sample(draws=5000, chains=4, seed=2)
     assert np.array_equal(same.posterior["w"].values, idata.posterior["w"].values)
 
 
@@ -238,8 +291,18 @@ def test_nig_refuses_non_conjugate_choices():
 
 def test_bad_shapes_and_values():
     X, y = _small_problem(2)
-    with pytest.raises(SpecError, match="n = len"):
+    with pytest.raises(DataError, match="rows but y has"):
         gaussian_posterior(X, y[:-1], prior=1.0, sigma=1.0)
+    with pytest.raises(DataError, match="NaN"):
+        gaussian_posterior(X, np.where(np.arange(len(y)) == 2, np.nan, y), prior=1.0, sigma=1.0)
+    with pytest.raises(DataError, match="feature_names has 1 names"):
+        gaussian_posterior(X, y, prior=1.0, sigma=1.0, feature_names=["a"])
+    with pytest.raises(SpecError, match="feature_names has 1 names for 2"):
+        gaussian_posterior(SufficientStats.from_arrays(X, y), prior=1.0, sigma=1.0, feature_names=["a"])
+    with pytest.raises(SpecError, match="bias must be"):
+        gaussian_posterior(X, y, prior=1.0, sigma=1.0, bias=None)
+    with pytest.raises(SpecError, match="singular"):
+        gaussian_posterior(load_d2l(0).train, prior=1e12, sigma=1e-6)  # n < d, τ/σ = 1e18
     with pytest.raises(SpecError, match="sigma"):
         gaussian_posterior(X, y, prior=1.0, sigma=0.0)
     with pytest.raises(SpecError, match="tau"):
@@ -247,3 +310,5 @@ def test_bad_shapes_and_values():
     post = gaussian_posterior(X, y, prior=1.0, sigma=1.0)
     with pytest.raises(SpecError, match="3 columns"):
         post.predictive(np.ones((2, 3)))
+    with pytest.raises(SpecError, match="strictly between"):
+        post.credible_interval(1.5)

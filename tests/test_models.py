@@ -99,3 +99,22 @@ def test_bad_sigma_prior(spec, match):
 def test_bad_prior_type():
     with pytest.raises(SpecError, match="prior must be"):
         LinearRegressionModel("gaussian", sigma=1.0)
+
+
+@pytest.mark.parametrize("bias", ["flat", "none", "normal:2"])
+def test_pyro_inference_can_initialise_every_bias(bias):
+    """AutoDelta's default init and NUTS's initialisation both sample every site once: a flat bias must allow it,
+    and must add nothing to the log density."""
+    from pyro.infer.autoguide import AutoDelta
+    from pyro.infer.mcmc.util import initialize_model
+
+    model = LinearRegressionModel(Gaussian(1.0), sigma=SIGMA, bias=bias)
+    Xt, yt = torch.tensor(X), torch.tensor(y)
+    with pyro.get_param_store().scope():
+        guide = AutoDelta(model)
+        assert set(guide(Xt, yt)) == ({"w"} | ({"b"} if bias != "none" else set()))
+    init_params, potential_fn, *_ = initialize_model(model, model_args=(Xt, yt))
+    assert torch.isfinite(potential_fn(init_params))
+    if bias == "flat":
+        got, _ = _log_joint(model, {"w": W, "b": B})
+        assert got == pytest.approx(stats.norm(X @ W + B, SIGMA).logpdf(y).sum() + stats.norm(0, 1).logpdf(W).sum())

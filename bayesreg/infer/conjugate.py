@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import linalg, special, stats
 
-from ..data import Dataset
+from ..data import Dataset, from_arrays
 from ..errors import SpecError
 from ..priors import Bias, ConjugateGaussian, Gaussian, SigmaPrior, parse_bias, parse_sigma_prior, positive
 from ..suffstats import SufficientStats
@@ -112,7 +112,7 @@ def _design(stats: SufficientStats, w_precision: float, bias: Bias) -> _Design:
 @dataclass(frozen=True)
 class _Solved:
     """Cholesky factor of the posterior precision H = ZᵀZ + s·P₀ (in units where the noise variance is 1),
-    the mean m = H⁻¹Zᵀy, and the residual quadratic yᵀy − mᵀHm."""
+    the mean m = H⁻¹Zᵀy, and the residual quadratic yᵀy − mᵀHm = ‖y − Zm‖² + s·mᵀP₀m."""
 
     chol: tuple
     mean: np.ndarray
@@ -122,32 +122,54 @@ class _Solved:
 
 def _solve(design: _Design, prior_scale: float) -> _Solved:
     H = design.gram + prior_scale * design.prior_precision
-    chol = linalg.cho_factor(H, lower=True)
+    chol = _cholesky(H)
     mean = linalg.cho_solve(chol, design.zty)
-    quad = design.yty - float(design.zty @ mean)
+    # yᵀy − Zᵀy·m would cancel n ȳ² against itself when y has a large mean; the same number from centred
+    # sums, ‖y − Zm‖² + s mᵀP₀m with ‖y − Xw − b‖² = S_yy − 2wᵀS_xy + wᵀS_xx w + n(ȳ − c)², keeps its digits.
+    st = design.stats
+    w = mean[: st.d]
+    c = mean[st.d] if design.bias.present else float(st.x_mean @ w)  # c = b + x̄ᵀw
+    residual = st.syy - 2.0 * float(w @ st.sxy) + float(w @ st.sxx @ w) + st.n * (st.y_mean - c) ** 2
+    quad = max(residual, 0.0) + prior_scale * float(mean @ design.prior_precision @ mean)
     logdet = 2.0 * float(np.sum(np.log(np.diag(chol[0]))))
-    return _Solved(chol, mean, max(quad, 0.0), logdet)
+    return _Solved(chol, mean, quad, logdet)
 
 
 def _inverse(solved: _Solved) -> np.ndarray:
     return linalg.cho_solve(solved.chol, np.eye(solved.mean.shape[0]))
 
 
-def _as_stats(data, y=None) -> tuple[SufficientStats, tuple[str, ...] | None]:
+def _as_stats(data, y=None, feature_names=None) -> tuple[SufficientStats, tuple[str, ...]]:
+    """Sufficient statistics and feature names from a Dataset, SufficientStats, or raw (X, y) — raw arrays are
+    validated like a file (shapes, NaN/inf, too few rows) by :func:`bayesreg.data.from_arrays`."""
     if isinstance(data, SufficientStats):
-        return data, None
-    if isinstance(data, Dataset):
-        return SufficientStats.from_arrays(data.X, data.y), data.feature_names
-    if y is None:
-        raise SpecError("pass a Dataset, SufficientStats, or X together with y")
-    X = np.asarray(data, dtype=np.float64)
-    if X.ndim != 2 or X.shape[0] != np.shape(y)[0]:
-        raise SpecError(f"X must be (n, d) with n = len(y); got X {X.shape} and y of length {np.shape(y)[0]}")
-    return SufficientStats.from_arrays(X, y), None
+        names = tuple(feature_names) if feature_names is not None else tuple(f"x{j}" for j in range(data.d))
+    else:
+        if not isinstance(data, Dataset):
+            if y is None:
+                raise SpecError("pass a Dataset, SufficientStats, or X together with y")
+            data = from_arrays(data, y, feature_names=feature_names)
+        names = data.feature_names if feature_names is None else tuple(feature_names)
+        data = SufficientStats.from_arrays(data.X, data.y)
+    if len(names) != data.d:
+        raise SpecError(f"feature_names has {len(names)} names for {data.d} columns")
+    return data, names
 
 
-def _names(names, d: int) -> tuple[str, ...]:
-    return tuple(names) if names is not None else tuple(f"x{j}" for j in range(d))
+def _cholesky(H: np.ndarray):
+    try:
+        return linalg.cho_factor(H, lower=True)
+    except linalg.LinAlgError:
+        raise SpecError(
+            "the posterior precision is numerically singular: the prior is too wide for these data (a huge τ, "
+            "or λ near 0, with collinear columns or d ≥ n); use a narrower prior"
+        ) from None
+
+
+def _check_prob(prob: float) -> float:
+    if not 0.0 < prob < 1.0:
+        raise SpecError(f"prob must be strictly between 0 and 1, got {prob}")
+    return prob
 
 
 # ------------------------------------------------------------------------------------------- σ known
@@ -184,7 +206,7 @@ class GaussianPosterior:
 
     def credible_interval(self, prob: float = 0.94) -> tuple[np.ndarray, np.ndarray]:
         """Equal-tailed (= highest-density, Gaussian) ``prob`` interval for each of (w, b)."""
-        z = stats.norm.ppf(0.5 + prob / 2.0)
+        z = stats.norm.ppf(0.5 + _check_prob(prob) / 2.0)
         sd = np.sqrt(np.diag(self.cov))
         return self.mean - z * sd, self.mean + z * sd
 
@@ -247,7 +269,7 @@ def gaussian_posterior(data, y=None, *, prior: Gaussian | float, sigma: float, b
     >>> post.w_mean.shape, round(post.b_mean, 6)
     ((10,), 152.133484)
     """
-    stats_, names = _as_stats(data, y)
+    stats_, names = _as_stats(data, y, feature_names)
     prior = prior if isinstance(prior, Gaussian) else Gaussian(prior)
     sigma = positive(sigma, "sigma (the noise standard deviation)")
     bias = parse_bias(bias)
@@ -265,7 +287,7 @@ def gaussian_posterior(data, y=None, *, prior: Gaussian | float, sigma: float, b
     )
     T = design.transform
     return GaussianPosterior(
-        prior, sigma, bias, _names(feature_names or names, stats_.d),
+        prior, sigma, bias, names,
         T @ solved.mean, s2 * T @ _inverse(solved) @ T.T, log_evidence, design, solved,
     )
 
@@ -377,7 +399,7 @@ def nig_posterior(data, y=None, *, prior: ConjugateGaussian | float, sigma_prior
         ``"flat"`` or ``"none"``. A Gaussian prior on b would have to scale with σ to stay conjugate, which
         ``normal:S`` does not say, so it is refused.
     """
-    stats_, names = _as_stats(data, y)
+    stats_, names = _as_stats(data, y, feature_names)
     prior = prior if isinstance(prior, ConjugateGaussian) else ConjugateGaussian(prior)
     sigma_prior = parse_sigma_prior(sigma_prior)
     if sigma_prior.kind != "invgamma":
@@ -400,6 +422,6 @@ def nig_posterior(data, y=None, *, prior: ConjugateGaussian | float, sigma_prior
     )
     T = design.transform
     return NIGPosterior(
-        prior, sigma_prior, bias, _names(feature_names or names, stats_.d),
+        prior, sigma_prior, bias, names,
         T @ solved.mean, T @ _inverse(solved) @ T.T, a_n, b_n, float(log_evidence), design, solved,
     )
