@@ -21,6 +21,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 study: $(STAMP)
 	$(BIN)/python analyses/chapter_prior.py --out $(OUT)/chapter_prior
+	$(BIN)/python analyses/map_weight_decay.py --out $(OUT)/map_weight_decay
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
