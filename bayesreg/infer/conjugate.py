@@ -37,7 +37,7 @@ from ..data import Dataset, from_arrays
 from ..errors import SpecError
 from ..priors import Bias, ConjugateGaussian, Gaussian, SigmaPrior, parse_bias, parse_sigma_prior, positive
 from ..suffstats import SufficientStats
-from .idata import draws_to_inference_data
+from .result import Posterior
 
 __all__ = ["GaussianPosterior", "NIGPosterior", "gaussian_posterior", "nig_posterior"]
 
@@ -227,19 +227,21 @@ class GaussianPosterior:
         theta = self._solved.mean + self.sigma * linalg.solve_triangular(L, eps.T, lower=True, trans="T").T
         return self._design.to_wb(theta)
 
-    def sample(self, draws: int = 1000, chains: int = 4, seed: int | None = 0):
-        """Independent draws as an ArviZ ``InferenceData`` (σ, being fixed, goes to ``constant_data``)."""
+    def draws(self, draws: int = 1000, chains: int = 4, seed: int | None = 0) -> Posterior:
+        """Independent draws of (w, b) as a :class:`~bayesreg.infer.result.Posterior` (σ fixed)."""
         rng = np.random.default_rng(seed)
         w, b = self.sample_wb(draws * chains, rng)
-        return draws_to_inference_data(
-            w=w.reshape(chains, draws, -1),
-            b=None if b is None else b.reshape(chains, draws),
-            sigma=None,
-            feature_names=self.feature_names,
-            constant={"sigma": self.sigma},
-            attrs={"method": "exact", "prior": repr(self.prior), "bias": str(self.bias),
-                   "sigma": self.sigma, "seed": -1 if seed is None else seed},
-        )
+        out = {"w": w.reshape(chains, draws, -1)}
+        if b is not None:
+            out["b"] = b.reshape(chains, draws)
+        return Posterior("exact", out, self.feature_names, sigma_fixed=self.sigma,
+                         attrs={"prior": repr(self.prior), "bias": str(self.bias), "sigma": self.sigma,
+                                "seed": -1 if seed is None else seed})
+
+    def sample(self, draws: int = 1000, chains: int = 4, seed: int | None = 0, data=None):
+        """Independent draws as an ArviZ ``InferenceData`` (σ, being fixed, goes to ``constant_data``); with
+        ``data``, also log likelihood, posterior predictive and observed data."""
+        return self.draws(draws, chains, seed).to_inference_data(data, seed=seed)
 
 
 def gaussian_posterior(data, y=None, *, prior: Gaussian | float, sigma: float, bias: str | Bias = "flat",
@@ -363,18 +365,21 @@ class NIGPosterior:
         w, b = self._design.to_wb(theta)
         return w, b, sigma
 
-    def sample(self, draws: int = 1000, chains: int = 4, seed: int | None = 0):
-        """Independent draws of (w, b, σ) as an ArviZ ``InferenceData``."""
+    def draws(self, draws: int = 1000, chains: int = 4, seed: int | None = 0) -> Posterior:
+        """Independent draws of (w, b, σ) as a :class:`~bayesreg.infer.result.Posterior`."""
         rng = np.random.default_rng(seed)
         w, b, sigma = self.sample_wbs(draws * chains, rng)
-        return draws_to_inference_data(
-            w=w.reshape(chains, draws, -1),
-            b=None if b is None else b.reshape(chains, draws),
-            sigma=sigma.reshape(chains, draws),
-            feature_names=self.feature_names,
-            attrs={"method": "exact", "prior": repr(self.prior), "sigma_prior": str(self.sigma_prior),
-                   "bias": str(self.bias), "seed": -1 if seed is None else seed},
-        )
+        out = {"w": w.reshape(chains, draws, -1), "sigma": sigma.reshape(chains, draws)}
+        if b is not None:
+            out["b"] = b.reshape(chains, draws)
+        return Posterior("exact", out, self.feature_names,
+                         attrs={"prior": repr(self.prior), "sigma_prior": str(self.sigma_prior),
+                                "bias": str(self.bias), "seed": -1 if seed is None else seed})
+
+    def sample(self, draws: int = 1000, chains: int = 4, seed: int | None = 0, data=None):
+        """Independent draws of (w, b, σ) as an ArviZ ``InferenceData`` (with ``data``: log likelihood,
+        posterior predictive, observed data)."""
+        return self.draws(draws, chains, seed).to_inference_data(data, seed=seed)
 
 
 def nig_posterior(data, y=None, *, prior: ConjugateGaussian | float, sigma_prior: str | SigmaPrior,
