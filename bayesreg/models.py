@@ -6,8 +6,9 @@ r"""The Pyro model shared by every Pyro-based solver and sampler (MAP, SVI, NUTS
     \text{ or } b = 0, \\
     y_i &\sim N(x_i^\top w + b,\; \sigma^2), \quad i = 1..n.
 
-Site names are fixed: ``sigma`` (only when σ has a prior), ``w`` (one event of size d), ``b`` (absent when
-``bias="none"``), ``y`` (observed, in the plate ``data``). Everything is float64.
+Site names are fixed: ``sigma`` (only when σ has a prior), ``tau`` (only with a
+:class:`~bayesreg.priors.HierarchicalPrior`: the prior's scale, so λ is inferred), ``w`` (one event of size d),
+``b`` (absent when ``bias="none"``), ``y`` (observed, in the plate ``data``). Everything is float64.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from .priors import (
     Bias,
     ConjugateGaussian,
     Gaussian,
+    HierarchicalPrior,
     Laplace,
     SigmaPrior,
     WeightPrior,
@@ -48,7 +50,8 @@ class LinearRegressionModel:
     ----------
     prior
         Prior on w: :class:`~bayesreg.priors.Gaussian`, :class:`~bayesreg.priors.Laplace` or
-        :class:`~bayesreg.priors.ConjugateGaussian` (``w | σ ~ N(0, σ²/λ)``).
+        :class:`~bayesreg.priors.ConjugateGaussian` (``w | σ ~ N(0, σ²/λ)``), or a
+        :class:`~bayesreg.priors.HierarchicalPrior` (the scale τ gets a prior: site ``tau``).
     sigma
         The noise sd as a number (fixed), or a prior on σ: a :class:`~bayesreg.priors.SigmaPrior` or its
         string (``"halfnormal:1"``, ``"halfcauchy:1"``, ``"invgamma:2,1"``).
@@ -66,8 +69,9 @@ class LinearRegressionModel:
     """
 
     def __init__(self, prior: WeightPrior, sigma: float | str | SigmaPrior = 1.0, bias: str | Bias = "flat"):
-        if not isinstance(prior, (Gaussian, Laplace, ConjugateGaussian)):
-            raise SpecError(f"prior must be Gaussian, Laplace or ConjugateGaussian, got {type(prior).__name__}")
+        if not isinstance(prior, (Gaussian, Laplace, ConjugateGaussian, HierarchicalPrior)):
+            raise SpecError("prior must be Gaussian, Laplace, ConjugateGaussian or HierarchicalPrior, "
+                            f"got {type(prior).__name__}")
         self.prior = prior
         self.bias = parse_bias(bias)
         if isinstance(sigma, (SigmaPrior, str)):
@@ -93,6 +97,9 @@ class LinearRegressionModel:
             sigma = pyro.sample("sigma", self.sigma_prior.pyro_dist())
         if isinstance(self.prior, ConjugateGaussian):
             w = pyro.sample("w", self.prior.pyro_dist(d, sigma))
+        elif isinstance(self.prior, HierarchicalPrior):
+            tau = pyro.sample("tau", self.prior.scale_prior.pyro_dist())
+            w = pyro.sample("w", self.prior.pyro_dist(d, tau))
         else:
             w = pyro.sample("w", self.prior.pyro_dist(d))
         # Vectorised draws (Predictive, parallel chains) carry a size-1 dim at the data plate's position -1,

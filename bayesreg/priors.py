@@ -37,6 +37,8 @@ __all__ = [
     "Bias",
     "parse_bias",
     "SigmaPrior",
+    "ScalePrior",
+    "HierarchicalPrior",
     "parse_sigma_prior",
     "positive",
     "PRIOR_KINDS",
@@ -207,7 +209,46 @@ class ConjugateGaussian:
         return f"Gaussian N(0, σ²/λ) on each w_j given σ, λ = {self.lam:.6g} (Normal-Inverse-Gamma form)"
 
 
-WeightPrior = Gaussian | Laplace | ConjugateGaussian
+@dataclass(frozen=True)
+class HierarchicalPrior:
+    """A Gaussian or Laplace prior on w whose scale τ (sd, or Laplace scale s) has a prior of its own.
+
+    ``w_j | τ ~ N(0, τ²)`` or ``Laplace(0, τ)``, ``τ ~ scale_prior``: the penalty's λ = σ²/τ² (or σ²/τ) is then
+    inferred with everything else. In the Pyro model τ is the site ``tau``.
+    """
+
+    family: str
+    scale_prior: ScalePrior
+
+    def __post_init__(self):
+        if self.family not in ("gaussian", "laplace"):
+            raise SpecError(f"a hierarchical prior is gaussian or laplace, got {self.family!r}")
+        object.__setattr__(self, "scale_prior", parse_sigma_prior(self.scale_prior))
+
+    @property
+    def name(self) -> str:
+        return f"{self.family} with τ ~ {self.scale_prior}"
+
+    @property
+    def penalty_kind(self) -> str:
+        return "l2" if self.family == "gaussian" else "l1"
+
+    def pyro_dist(self, d: int, tau):
+        """``Normal(0, τ)`` or ``Laplace(0, τ)`` over ``d`` coordinates; ``tau`` may be a (batched) tensor."""
+        import torch
+        from pyro import distributions as dist
+
+        tau = torch.as_tensor(tau, dtype=torch.float64)
+        scale = tau.unsqueeze(-1).expand(*tau.shape, d)
+        family = dist.Normal if self.family == "gaussian" else dist.Laplace
+        return family(torch.zeros_like(scale), scale).to_event(1)
+
+    def describe(self) -> str:
+        what = "N(0, τ²)" if self.family == "gaussian" else "Laplace(0, τ)"
+        return f"{what} on each w_j, with τ ~ {self.scale_prior} (λ inferred)"
+
+
+WeightPrior = Gaussian | Laplace | ConjugateGaussian | HierarchicalPrior
 _PRIOR_OF_PENALTY = {"l2": Gaussian, "l1": Laplace}
 
 
@@ -362,11 +403,12 @@ _SIGMA_PRIORS = {"halfnormal": 1, "halfcauchy": 1, "invgamma": 2}
 
 
 @dataclass(frozen=True)
-class SigmaPrior:
-    """Prior on the noise scale σ.
+class ScalePrior:
+    """Prior on a positive scale: the noise sd σ, or the prior scale τ (or s) of the weights.
 
-    ``halfnormal:S`` and ``halfcauchy:S`` are on σ with scale S; ``invgamma:A,B`` is on σ²
-    (shape A, scale B: density ∝ (σ²)^(−A−1) exp(−B/σ²)), the conjugate choice.
+    ``halfnormal:S`` and ``halfcauchy:S`` are on the scale itself with scale S; ``invgamma:A,B`` is on its
+    square (shape A, scale B: density ∝ (σ²)^(−A−1) exp(−B/σ²)), the conjugate choice. For the Laplace scale s,
+    ``invgamma:r,δ`` on s² is a Gamma(r, rate δ) prior on 1/s², the Bayesian lasso's hyperprior on λ².
     """
 
     kind: str
@@ -375,10 +417,10 @@ class SigmaPrior:
     def __post_init__(self):
         if self.kind not in _SIGMA_PRIORS:
             raise SpecError(
-                f"unknown sigma prior {self.kind!r}: use halfnormal:S, halfcauchy:S or invgamma:A,B"
+                f"unknown scale prior {self.kind!r}: use halfnormal:S, halfcauchy:S or invgamma:A,B"
             )
         if len(self.params) != _SIGMA_PRIORS[self.kind]:
-            raise SpecError(f"sigma prior {self.kind} takes {_SIGMA_PRIORS[self.kind]} parameter(s), "
+            raise SpecError(f"scale prior {self.kind} takes {_SIGMA_PRIORS[self.kind]} parameter(s), "
                             f"got {len(self.params)}")
         object.__setattr__(self, "params", tuple(positive(p, f"{self.kind} parameter") for p in self.params))
 
@@ -386,7 +428,7 @@ class SigmaPrior:
         return f"{self.kind}:{','.join(f'{p:g}' for p in self.params)}"
 
     def pyro_dist(self):
-        """The distribution of σ (for ``invgamma``, σ = √(σ²) with σ² ~ InverseGamma(A, B))."""
+        """The distribution of the scale (for ``invgamma``, σ = √(σ²) with σ² ~ InverseGamma(A, B))."""
         import torch
         from pyro import distributions as dist
         from torch.distributions.transforms import PowerTransform
@@ -400,13 +442,17 @@ class SigmaPrior:
                                             [PowerTransform(torch.tensor(0.5, dtype=torch.float64))])
 
 
-def parse_sigma_prior(spec: str | SigmaPrior) -> SigmaPrior:
-    """Parse ``"halfnormal:S"``, ``"halfcauchy:S"`` or ``"invgamma:A,B"``."""
-    if isinstance(spec, SigmaPrior):
+#: The name the noise prior had first; every scale prior is a :class:`ScalePrior`.
+SigmaPrior = ScalePrior
+
+
+def parse_sigma_prior(spec: str | ScalePrior) -> ScalePrior:
+    """Parse ``"halfnormal:S"``, ``"halfcauchy:S"`` or ``"invgamma:A,B"`` (a prior on σ, or on any scale)."""
+    if isinstance(spec, ScalePrior):
         return spec
     kind, sep, rest = str(spec).strip().lower().partition(":")
     if not sep or not rest:
-        raise SpecError(f"sigma prior {spec!r} needs parameters: halfnormal:S, halfcauchy:S or invgamma:A,B")
+        raise SpecError(f"scale prior {spec!r} needs parameters: halfnormal:S, halfcauchy:S or invgamma:A,B")
     return SigmaPrior(kind, tuple(_number(p, spec) for p in rest.split(",")))
 
 

@@ -88,7 +88,7 @@ def test_bad_bias(spec, match):
 
 
 @pytest.mark.parametrize("spec,match", [
-    ("halfnormal", "needs parameters"), ("gamma:1", "unknown sigma prior"), ("invgamma:1", "2 parameter"),
+    ("halfnormal", "needs parameters"), ("gamma:1", "unknown scale prior"), ("invgamma:1", "2 parameter"),
     ("halfcauchy:0", "positive"),
 ])
 def test_bad_sigma_prior(spec, match):
@@ -118,3 +118,16 @@ def test_pyro_inference_can_initialise_every_bias(bias):
     if bias == "flat":
         got, _ = _log_joint(model, {"w": W, "b": B})
         assert got == pytest.approx(stats.norm(X @ W + B, SIGMA).logpdf(y).sum() + stats.norm(0, 1).logpdf(W).sum())
+
+
+@pytest.mark.parametrize("family,tau_spec", [("gaussian", "halfcauchy:1"), ("laplace", "invgamma:3,2")])
+def test_hierarchical_prior_log_joint(family, tau_spec):
+    from bayesreg.priors import HierarchicalPrior
+
+    tau = 0.6
+    model = LinearRegressionModel(HierarchicalPrior(family, tau_spec), sigma=SIGMA, bias="none")
+    got, tr = _log_joint(model, {"w": W, "tau": tau})
+    prior_w = stats.norm(0, tau) if family == "gaussian" else stats.laplace(0, tau)
+    expected = (stats.norm(X @ W, SIGMA).logpdf(y).sum() + prior_w.logpdf(W).sum()
+                + _sigma_logpdf(parse_sigma_prior(tau_spec), tau))
+    assert got == pytest.approx(expected, rel=1e-12) and "tau" in tr.nodes
