@@ -26,6 +26,7 @@ from .priors import (  # noqa: E402
     Bias,
     ConjugateGaussian,
     Gaussian,
+    HierarchicalPrior,
     Laplace,
     Penalty,
     SigmaPrior,
@@ -34,13 +35,20 @@ from .priors import (  # noqa: E402
 )
 from .suffstats import SufficientStats  # noqa: E402
 
+_LAZY = {  # Pyro, torch and scikit-learn take seconds to import: load them when asked for
+    "LinearRegressionModel": ("models", "LinearRegressionModel"),
+    "BayesianLinearRegression": ("estimator", "BayesianLinearRegression"),
+    "fit": ("fit", "fit"),
+    "health": ("diagnostics", "health"),
+}
+
 
 def __getattr__(name):
-    # Pyro and torch take seconds to import: load them only when the model is asked for.
-    if name == "LinearRegressionModel":
-        from .models import LinearRegressionModel
+    if name in _LAZY:
+        import importlib
 
-        return LinearRegressionModel
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(f".{module}", __name__), attr)
     raise AttributeError(f"module 'bayesreg' has no attribute {name!r}")
 
 __all__ = [
@@ -49,8 +57,8 @@ __all__ = [
     "Dataset", "from_arrays", "load_d2l", "load_dataset", "load_diabetes", "load_file",
     "BayesregError", "ConventionError", "DataError", "ImproperPriorError", "NoPriorError", "SpecError",
     "gaussian_posterior", "nig_posterior",
-    "LinearRegressionModel",
-    "Bias", "ConjugateGaussian", "Gaussian", "Laplace", "Penalty", "SigmaPrior",
+    "LinearRegressionModel", "BayesianLinearRegression", "fit", "health",
+    "Bias", "ConjugateGaussian", "Gaussian", "HierarchicalPrior", "Laplace", "Penalty", "SigmaPrior",
     "penalty_from_prior", "prior_from_penalty",
     "SufficientStats",
 ]

@@ -59,7 +59,57 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print a JSON object instead of text")
     p.set_defaults(run=_run_prior)
     _add_compare(sub)
+    _add_fit(sub)
     return parser
+
+
+_FIT_EPILOG = """\
+examples:
+  # exact conjugate posterior of weight decay on diabetes (Gaussian prior, σ known)
+  bayesreg fit --data diabetes --prior gaussian --tau 20 --sigma 54 --out out/fit-ridge
+  # the Bayesian lasso by Gibbs sampling, with a prior on σ
+  bayesreg fit --data diabetes --prior laplace --scale 13 --sigma-prior invgamma:2,3000 --out out/fit-lasso
+  # infer λ too: a half-Cauchy prior on τ, sampled with NUTS
+  bayesreg fit --data diabetes --prior gaussian --tau-prior halfcauchy:50 --sigma 54 --method nuts --out out/h
+
+--method auto (the default) is exact where the model is conjugate (gaussian prior with --sigma; gaussian --lam
+with --sigma-prior invgamma:A,B, i.e. w | σ ~ N(0, σ²/λ)), gibbs for a laplace prior (σ fixed or invgamma),
+and nuts otherwise. Writes DIR/posterior.nc (ArviZ InferenceData), DIR/summary.json (per parameter: mean, sd,
+94% HDI, MAP, R-hat, ESS; the health verdict; seconds) and diagnostic plots (PNG).
+"""
+
+
+def _add_fit(sub) -> None:
+    p = sub.add_parser(
+        "fit",
+        help="full posterior inference: exact, NUTS, SVI, Gibbs; diagnostics and plots",
+        description="Sample the posterior that a penalised fit summarises by one point, check that the sampler "
+                    "can be trusted, and write the draws, a summary and plots.",
+        epilog=_FIT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_data_and_prior_options(p)
+    p.add_argument("--tau-prior", metavar="SPEC",
+                   help="a prior on the weights' scale instead of fixing it (halfnormal:S, halfcauchy:S, "
+                        "invgamma:A,B on τ²): λ is inferred")
+    noise = p.add_mutually_exclusive_group(required=True)
+    noise.add_argument("--sigma", type=float, metavar="S", help="noise standard deviation σ, fixed")
+    noise.add_argument("--sigma-prior", metavar="SPEC",
+                       help="a prior on σ: halfnormal:S, halfcauchy:S, or invgamma:A,B on σ²")
+    from .fit import METHODS
+
+    p.add_argument("--method", default="auto", choices=METHODS, help="inference method (default: auto)")
+    p.add_argument("--chains", type=int, default=4, help="chains (default: 4)")
+    p.add_argument("--draws", type=int, default=1000, help="draws kept per chain (default: 1000)")
+    p.add_argument("--warmup", type=int, default=1000, help="warm-up iterations per chain (default: 1000)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--dense-mass", action="store_true", help="NUTS: adapt a dense mass matrix")
+    p.add_argument("--guide", default="mvn", choices=["normal", "mvn", "lowrank"],
+                   help="SVI guide: mean-field normal, full-rank mvn (default), lowrank")
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory (must not hold results)")
+    p.add_argument("--force", action="store_true", help="replace the results already in DIR")
+    p.add_argument("--no-plots", action="store_true", help="skip the figures")
+    p.set_defaults(run=_run_fit)
 
 
 _COMPARE_EPILOG = """\
@@ -252,6 +302,67 @@ def _run_compare(args) -> int:
 
         print(f"wrote {save_figure(map_convergence(comparison).figure, args.plot)}")
     return 0
+
+
+# -------------------------------------------------------------------------------------------------- fit
+
+def _run_fit(args) -> int:
+    from .diagnostics import health, summary_table
+    from .fit import fit
+    from .outputs import output_directory, save_figure, write_json
+    from .priors import prior_from_options
+
+    with output_directory(args.out, force=args.force) as tmp:
+        data = _load(args)
+        sigma = args.sigma if args.sigma is not None else args.sigma_prior
+        prior = prior_from_options(args.prior, sigma=args.sigma, n=data.n, tau=args.tau, scale=args.scale,
+                                   lam=args.lam, convention=args.convention, tau_prior=args.tau_prior,
+                                   sigma_random=args.sigma is None)
+        tty = sys.stderr.isatty()
+        if tty:
+            print(f"fitting {data.name} ({data.n} rows, {data.d} features) ...", file=sys.stderr, flush=True)
+        posterior = fit(data, prior, sigma, args.bias, args.method, chains=args.chains, draws=args.draws,
+                        warmup=args.warmup, seed=args.seed, progress=tty, dense_mass=args.dense_mass,
+                        guide=args.guide)
+        idata = posterior.to_inference_data(data, seed=args.seed)
+        verdict = health(posterior, idata)
+        table = summary_table(idata, map_point=posterior.info.get("map"))
+        idata.to_netcdf(str(tmp / "posterior.nc"))
+        summary = {
+            "data": data.name, "n": data.n, "d": data.d, "method": posterior.method,
+            "prior": repr(prior), "sigma": str(sigma), "bias": args.bias, "seed": args.seed,
+            "chains": posterior.num_chains, "draws": posterior.num_draws, "seconds": posterior.seconds,
+            "health": verdict.to_dict(), "parameters": table,
+        }
+        write_json(tmp / "summary.json", summary)
+        if not args.no_plots:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            from .plots import fit_figures
+
+            for name, fig in fit_figures(idata, posterior.info.get("map")).items():
+                save_figure(fig, tmp / f"{name}.png")
+    print(_format_fit(summary))
+    print(f"wrote {args.out}/posterior.nc, summary.json" + ("" if args.no_plots else " and plots"))
+    return 0
+
+
+def _format_fit(s: dict) -> str:
+    h = s["health"]
+    lines = [f"{s['method']} posterior of {s['data']} ({s['n']} rows, {s['d']} features), {s['chains']} × "
+             f"{s['draws']} draws in {s['seconds']:.2f} s",
+             f"health: {h['verdict'].upper()}" + "".join(f"\n  - {r}" for r in h["reasons"]), "",
+             f"  {'parameter':<22} {'mean':>11} {'sd':>10} {'94% HDI':>25} {'MAP':>11} {'R-hat':>6} {'ESS':>7}"]
+    for name, p in list(s["parameters"].items())[:40]:
+        hdi = f"[{p['hdi'][0]:.4g}, {p['hdi'][1]:.4g}]"
+        map_ = "" if p.get("map") is None else f"{p['map']:.4g}"
+        rhat = "" if p["r_hat"] is None else f"{p['r_hat']:.3f}"
+        ess = "" if p["ess_bulk"] is None else f"{p['ess_bulk']:.0f}"
+        lines.append(f"  {name:<22} {p['mean']:11.4g} {p['sd']:10.4g} {hdi:>25} {map_:>11} {rhat:>6} {ess:>7}")
+    if len(s["parameters"]) > 40:
+        lines.append(f"  ... {len(s['parameters']) - 40} more in summary.json")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,13 +6,15 @@ mid-write leaves the previous file (or none), never a half-written one.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["write_atomic", "write_json", "save_figure"]
+__all__ = ["write_atomic", "write_json", "save_figure", "output_directory"]
 
 
 def write_atomic(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
@@ -47,3 +49,40 @@ def save_figure(fig, path: str | os.PathLike, dpi: int = 110) -> Path:
         return write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format="png"))
     finally:
         plt.close(fig)
+
+
+@contextlib.contextmanager
+def output_directory(path: str | os.PathLike, *, force: bool = False):
+    """Build a result directory in a temporary sibling and move it into place only when everything succeeded.
+
+    An existing, non-empty ``path`` is refused (:class:`~bayesreg.errors.SpecError`) unless ``force``; then it is
+    replaced only after the new results are complete. On any error or Ctrl-C nothing is left at ``path`` that
+    was not there before.
+    """
+    from .errors import SpecError
+
+    path = Path(path)
+    if path.exists() and (not path.is_dir() or any(path.iterdir())) and not force:
+        raise SpecError(f"{path} already holds results; choose another --out or pass --force to replace them")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())
+        if path.exists():
+            old = path.with_name(f".{path.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            path.rename(old)
+            tmp.rename(path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask

@@ -86,3 +86,111 @@ def map_convergence(comparison, *, ax=None):
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     return ax
+
+
+# ------------------------------------------------------------------------------- posterior (bayesreg fit)
+
+def _top_features(idata, k: int) -> list[str]:
+    """The k features with the largest |posterior mean| (all of them when there are at most k)."""
+    w = idata.posterior["w"]
+    means = np.abs(w.mean(("chain", "draw")).values)
+    order = np.argsort(-means)[:k]
+    return [str(f) for f in w.coords["feature"].values[np.sort(order)]]
+
+
+def _scalars(idata) -> list[str]:
+    return [v for v in ("b", "sigma", "tau") if v in idata.posterior]
+
+
+def forest_with_map(idata, map_point: dict | None = None, *, hdi_prob: float = 0.94, max_features: int = 30,
+                    ax=None):
+    """Posterior mean and HDI of each weight, with the MAP marked: what a point estimate leaves out."""
+    from .infer.idata import import_arviz
+
+    az = import_arviz()
+    features = _top_features(idata, max_features)
+    w = idata.posterior["w"].sel(feature=features)
+    hdi = az.hdi(w, hdi_prob=hdi_prob)["w"].values
+    mean = w.mean(("chain", "draw")).values
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        ax = plt.figure(figsize=(7, 0.28 * len(features) + 1.5)).gca()
+    ypos = np.arange(len(features))[::-1]
+    ax.hlines(ypos, hdi[:, 0], hdi[:, 1], color="C0", lw=2, label=f"{hdi_prob:.0%} HDI")
+    ax.plot(mean, ypos, "o", color="C0", ms=4, label="posterior mean")
+    if map_point is not None and "w" in map_point:
+        all_features = [str(f) for f in idata.posterior["w"].coords["feature"].values]
+        map_w = np.asarray(map_point["w"])[[all_features.index(f) for f in features]]
+        ax.plot(map_w, ypos, "x", color="C3", ms=7, mew=2, label="MAP (penalised fit)")
+    ax.axvline(0, color="grey", lw=0.6)
+    ax.set_yticks(ypos, features)
+    ax.set_xlabel("weight w_j")
+    shown = "" if len(features) == idata.posterior["w"].sizes["feature"] else f" (largest {len(features)})"
+    ax.set_title(f"Weights: posterior vs MAP{shown}")
+    ax.legend(fontsize=8, loc="best")
+    ax.figure.tight_layout()
+    return ax
+
+
+def densities_with_map(idata, map_point: dict | None = None, *, max_panels: int = 9):
+    """Marginal posterior densities (histograms of the draws) of the scalars and the largest weights, each with
+    its MAP as a vertical line."""
+    import matplotlib.pyplot as plt
+
+    panels = [(v, None) for v in _scalars(idata)]
+    panels += [("w", f) for f in _top_features(idata, max_panels - len(panels))]
+    cols = min(3, len(panels))
+    rows = int(np.ceil(len(panels) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 2.8 * rows), squeeze=False, constrained_layout=True)
+    all_features = [str(f) for f in idata.posterior["w"].coords["feature"].values]
+    for ax, (var, feature) in zip(axes.ravel(), panels, strict=False):
+        draws = idata.posterior[var] if feature is None else idata.posterior[var].sel(feature=feature)
+        ax.hist(draws.values.ravel(), bins=50, density=True, color="C0", alpha=0.6)
+        label = var if feature is None else f"w[{feature}]"
+        if map_point is not None and var in map_point:
+            value = np.asarray(map_point[var])
+            value = float(value) if feature is None else float(value[all_features.index(feature)])
+            ax.axvline(value, color="C3", lw=2, label="MAP")
+            ax.legend(fontsize=8)
+        ax.set_title(label)
+        ax.set_ylabel("density")
+    for ax in axes.ravel()[len(panels):]:
+        ax.set_visible(False)
+    return fig
+
+
+def fit_figures(idata, map_point: dict | None = None) -> dict:
+    """Every diagnostic figure of a fit, by file stem: rank (trace), forest, densities, pair, energy (NUTS),
+    ppc (with data)."""
+    from .infer.idata import import_arviz
+
+    az = import_arviz()
+    figs = {}
+    features = _top_features(idata, 4)
+    coords = {"feature": features}
+    axes = az.plot_trace(idata, var_names=["w", *_scalars(idata)], coords=coords, kind="rank_bars",
+                         compact=False, figsize=(10, 2 * (len(features) + len(_scalars(idata)))),
+                         backend_kwargs={"layout": "constrained"})
+    figs["trace"] = np.ravel(axes)[0].figure
+    figs["forest"] = forest_with_map(idata, map_point).figure
+    figs["densities"] = densities_with_map(idata, map_point)
+    w = idata.posterior["w"].values.reshape(-1, idata.posterior["w"].sizes["feature"])
+    if w.shape[1] >= 2 and w.shape[0] > 2:
+        corr = np.corrcoef(w.T)
+        np.fill_diagonal(corr, 0)
+        i, j = np.unravel_index(np.nanargmax(np.abs(corr)), corr.shape)
+        names = [str(f) for f in idata.posterior["w"].coords["feature"].values]
+        pair = [names[min(i, j)], names[max(i, j)]]
+        ax = az.plot_pair(idata, var_names=["w"], coords={"feature": pair}, kind="scatter",
+                          scatter_kwargs={"alpha": 0.2}, figsize=(5, 5))
+        ax = np.ravel(ax)[0]
+        ax.set_title(f"Most correlated pair: corr = {corr[i, j]:+.2f}")
+        figs["pair"] = ax.figure
+    if "sample_stats" in idata.groups() and "energy" in idata.sample_stats:
+        figs["energy"] = np.ravel(az.plot_energy(idata))[0].figure
+    if "posterior_predictive" in idata.groups():
+        ax = np.ravel(az.plot_ppc(idata, num_pp_samples=100, random_seed=0))[0]
+        ax.set_title("Posterior predictive check: y")
+        figs["ppc"] = ax.figure
+    return figs

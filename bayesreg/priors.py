@@ -470,16 +470,23 @@ PRIOR_KINDS = {"gaussian": "l2", "laplace": "l1"}
 
 def prior_from_options(kind: str, *, sigma: float | None, n: int | None, tau: float | None = None,
                        scale: float | None = None, lam: float | None = None,
-                       convention: str | Convention | None = None) -> Gaussian | Laplace:
-    """The prior on w given as the CLI gives it: ``--prior gaussian --tau T``, ``--prior laplace --scale S``, or
-    either with ``--lam L [--convention C]`` (a penalty, converted with σ and n). Exactly one way must be used."""
+                       convention: str | Convention | None = None, tau_prior: str | ScalePrior | None = None,
+                       sigma_random: bool = False) -> WeightPrior:
+    """The prior on w given as the CLI gives it: ``--prior gaussian --tau T``, ``--prior laplace --scale S``,
+    either with ``--lam L [--convention C]`` (a penalty, converted with σ and n), or ``--tau-prior SPEC`` (the
+    scale gets a prior and λ is inferred). Exactly one way must be used.
+
+    With σ random (``sigma_random``), ``--lam`` on a Gaussian prior means the scale-free
+    ``w | σ ~ N(0, σ²/λ)`` (:class:`ConjugateGaussian`), whose λ does not depend on σ.
+    """
     if kind not in PRIOR_KINDS:
         raise SpecError(f"unknown prior {kind!r}: use gaussian (L2, weight decay) or laplace (L1)")
-    given = [name for name, v in (("--tau", tau), ("--scale", scale), ("--lam", lam)) if v is not None]
+    given = [name for name, v in (("--tau", tau), ("--scale", scale), ("--lam", lam), ("--tau-prior", tau_prior))
+             if v is not None]
     if len(given) != 1:
         how = "--tau T" if kind == "gaussian" else "--scale S"
         raise SpecError(
-            f"give the {kind} prior one way: {how}, or --lam L [--convention C]"
+            f"give the {kind} prior one way: {how}, --lam L [--convention C], or --tau-prior SPEC"
             + (f" (got {' and '.join(given)})" if given else "")
         )
     if convention is not None and lam is None:
@@ -490,6 +497,16 @@ def prior_from_options(kind: str, *, sigma: float | None, n: int | None, tau: fl
         return Gaussian(tau)
     if scale is not None:
         return Laplace(scale)
+    if tau_prior is not None:
+        return HierarchicalPrior(kind, tau_prior)
+    if sigma_random:
+        if kind == "laplace":
+            raise SpecError("with a prior on σ, --lam cannot fix a Laplace scale (s = σ²/λ moves with σ): "
+                            "give --scale S, or fix σ with --sigma")
+        canonical = to_canonical_lam("l2", lam, n, convention or CANONICAL)
+        if canonical <= 0:
+            raise NoPriorError(f"λ = {lam} implies no proper prior; use λ > 0")
+        return ConjugateGaussian(canonical)
     if sigma is None:
         raise SpecError("--lam needs the noise sd: λ = σ²/τ² (or σ²/s) means nothing without σ; pass --sigma S")
     return prior_from_penalty(PRIOR_KINDS[kind], lam, sigma, n, convention or CANONICAL)

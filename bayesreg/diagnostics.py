@@ -1,0 +1,124 @@
+"""Is this posterior trustworthy? ArviZ's diagnostics condensed into one verdict, and a per-parameter summary.
+
+:func:`health` checks, with ArviZ's rank-normalised split R-hat and bulk/tail ESS (Vehtari et al. 2021):
+
+* R-hat of every parameter below ``rhat_max`` (default 1.01);
+* bulk and tail ESS of every parameter at least ``ess_min`` (default 100 per chain, as Vehtari et al. advise);
+* no divergent transitions (NUTS);
+* tree depth never saturated at the sampler's maximum (NUTS);
+* the optimisation converged (SVI, MAP);
+* enough draws to judge at all.
+
+The verdict is ``"ok"`` or ``"unreliable"`` with every reason; numbers come back as data, not printed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .infer.idata import import_arviz
+from .infer.result import Posterior
+
+__all__ = ["Health", "health", "summary_table", "MIN_DRAWS_FOR_DIAGNOSTICS"]
+
+#: Below this many draws in total, R-hat and ESS are not estimated reliably enough to vouch for anything.
+MIN_DRAWS_FOR_DIAGNOSTICS = 100
+
+
+@dataclass(frozen=True)
+class Health:
+    """``verdict`` is ``"ok"`` or ``"unreliable"``; ``reasons`` says why; ``metrics`` holds the numbers."""
+
+    verdict: str
+    reasons: list[str] = field(default_factory=list)
+    metrics: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict == "ok"
+
+    def to_dict(self) -> dict:
+        return {"verdict": self.verdict, "reasons": list(self.reasons), "metrics": self.metrics}
+
+
+def _finite_or_none(x):
+    return float(x) if x is not None and math.isfinite(x) else None
+
+
+def health(posterior: Posterior, idata=None, *, rhat_max: float = 1.01, ess_per_chain: float = 100.0) -> Health:
+    """One verdict on ``posterior`` (``idata``: its InferenceData, if already built)."""
+    az = import_arviz()
+    idata = posterior.to_inference_data() if idata is None else idata
+    reasons, metrics = [], {"method": posterior.method, "chains": posterior.num_chains,
+                            "draws": posterior.num_draws}
+    total = posterior.num_chains * posterior.num_draws
+    if posterior.method == "map":
+        return Health("ok", ["a point estimate: no posterior to diagnose"],
+                      {**metrics, "converged": bool(posterior.info.get("converged", True))})
+    if total < MIN_DRAWS_FOR_DIAGNOSTICS:
+        reasons.append(f"only {total} draws: at least {MIN_DRAWS_FOR_DIAGNOSTICS} are needed to estimate R-hat and "
+                       "ESS; draw more")
+    elif posterior.num_chains < 2 and posterior.method in ("nuts", "gibbs"):
+        reasons.append("one chain: R-hat cannot compare chains; run at least 2 (4 is usual)")
+    if total >= 4 and posterior.num_draws >= 4:
+        rhat = az.rhat(idata.posterior)
+        ess_bulk = az.ess(idata.posterior, method="bulk")
+        ess_tail = az.ess(idata.posterior, method="tail")
+        worst_rhat = max(float(np.nanmax(rhat[v].values)) for v in rhat.data_vars)
+        worst_bulk = min(float(np.nanmin(ess_bulk[v].values)) for v in ess_bulk.data_vars)
+        worst_tail = min(float(np.nanmin(ess_tail[v].values)) for v in ess_tail.data_vars)
+        metrics.update(max_rhat=_finite_or_none(worst_rhat), min_ess_bulk=_finite_or_none(worst_bulk),
+                       min_ess_tail=_finite_or_none(worst_tail))
+        ess_min = ess_per_chain * posterior.num_chains
+        if posterior.num_chains >= 2 and not worst_rhat < rhat_max:
+            reasons.append(f"R-hat up to {worst_rhat:.3f} (must be < {rhat_max}): chains disagree; run longer or "
+                           "reparametrise")
+        if not (worst_bulk >= ess_min and worst_tail >= ess_min):
+            reasons.append(f"effective sample size down to {min(worst_bulk, worst_tail):.0f} (bulk/tail; needs "
+                           f"≥ {ess_min:.0f} = {ess_per_chain:.0f} per chain): draw more")
+    stats = posterior.sample_stats
+    if "diverging" in stats:
+        n_div = int(np.sum(stats["diverging"]))
+        metrics["divergences"] = n_div
+        if n_div:
+            reasons.append(f"{n_div} divergent transitions: the sampler missed part of the posterior; raise "
+                           "target_accept or reparametrise")
+    if "tree_depth" in stats and "max_tree_depth" in posterior.info:
+        saturated = float(np.mean(stats["tree_depth"] >= posterior.info["max_tree_depth"]))
+        metrics["tree_depth_saturation"] = saturated
+        if saturated > 0:
+            reasons.append(f"{saturated:.1%} of iterations hit the maximum tree depth "
+                           f"{posterior.info['max_tree_depth']}: trajectories were cut short")
+    if "energy" in stats:
+        metrics["bfmi"] = [float(v) for v in az.bfmi(stats["energy"])]
+    if posterior.method == "svi":
+        converged = bool(posterior.info.get("converged", False))
+        metrics["converged"] = converged
+        if not converged:
+            reasons.append("SVI did not converge: the ELBO was still changing at the step budget")
+    return Health("unreliable" if reasons else "ok", reasons, metrics)
+
+
+def summary_table(idata, *, map_point: dict | None = None, hdi_prob: float = 0.94) -> dict[str, dict]:
+    """Per parameter (``w[feature]``, ``b``, ``sigma``, ``tau``): mean, sd, HDI, MAP (if given), R-hat, ESS."""
+    az = import_arviz()
+    table = az.summary(idata, hdi_prob=hdi_prob, round_to="none")
+    lo, hi = f"hdi_{(1 - hdi_prob) / 2:.0%}", f"hdi_{1 - (1 - hdi_prob) / 2:.0%}"
+    out = {}
+    features = list(idata.posterior["w"].coords["feature"].values)
+    for label, row in table.iterrows():
+        entry = {"mean": float(row["mean"]), "sd": float(row["sd"]),
+                 "hdi": [float(row[lo]), float(row[hi])], "hdi_prob": hdi_prob,
+                 "r_hat": _finite_or_none(row.get("r_hat")), "ess_bulk": _finite_or_none(row.get("ess_bulk")),
+                 "ess_tail": _finite_or_none(row.get("ess_tail"))}
+        if map_point is not None:
+            name, _, feature = str(label).partition("[")
+            value = map_point.get(name)
+            if value is not None and feature:
+                value = np.asarray(value)[features.index(feature.rstrip("]"))]
+            entry["map"] = None if value is None else float(value)
+        out[str(label)] = entry
+    return out

@@ -1,0 +1,132 @@
+"""One entry point for posterior inference: pick the method, run it, return a :class:`Posterior`.
+
+``method="auto"`` takes the exact posterior where the model is conjugate (Gaussian prior with σ fixed; the
+scale-free Gaussian prior with σ² ~ InvGamma), the Gibbs sampler for a Laplace prior (σ fixed or
+σ² ~ InvGamma; scale fixed or s² ~ InvGamma), and Pyro NUTS for everything else. ``"map"`` returns the MAP alone
+(one "draw"), for comparison.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .data import Dataset
+from .errors import SpecError
+from .infer.result import Posterior
+from .priors import (
+    Bias,
+    ConjugateGaussian,
+    Gaussian,
+    HierarchicalPrior,
+    Laplace,
+    ScalePrior,
+    WeightPrior,
+    parse_bias,
+    parse_sigma_prior,
+    positive,
+)
+
+__all__ = ["METHODS", "choose_method", "fit"]
+
+METHODS = ("auto", "exact", "nuts", "svi", "gibbs", "map")
+
+
+def _sigma_spec(sigma) -> float | ScalePrior:
+    if isinstance(sigma, (ScalePrior, str)):
+        return parse_sigma_prior(sigma)
+    return positive(sigma, "sigma (the noise standard deviation)")
+
+
+def _conjugate_sigma(sigma) -> bool:
+    return not isinstance(sigma, ScalePrior) or sigma.kind == "invgamma"
+
+
+def choose_method(prior: WeightPrior, sigma: float | ScalePrior) -> str:
+    """The method ``"auto"`` runs for this prior and noise specification."""
+    if isinstance(prior, Gaussian) and not isinstance(sigma, ScalePrior):
+        return "exact"
+    if isinstance(prior, ConjugateGaussian) and isinstance(sigma, ScalePrior) and sigma.kind == "invgamma":
+        return "exact"
+    if _gibbs_ready(prior, sigma):
+        return "gibbs"
+    return "nuts"
+
+
+def _gibbs_ready(prior, sigma) -> bool:
+    if not _conjugate_sigma(sigma):
+        return False
+    if isinstance(prior, Laplace):
+        return True
+    return isinstance(prior, HierarchicalPrior) and prior.family == "laplace" and prior.scale_prior.kind == "invgamma"
+
+
+def fit(data: Dataset, prior: WeightPrior, sigma: float | str | ScalePrior, bias: str | Bias = "flat",
+        method: str = "auto", *, chains: int = 4, draws: int = 1000, warmup: int = 1000, seed: int = 0,
+        progress: bool = False, dense_mass: bool = False, guide: str = "mvn") -> Posterior:
+    """The posterior of ``y = Xw + b + ε`` under ``prior``, noise ``sigma`` (fixed sd or a prior), ``bias``.
+
+    Every method returns a :class:`~bayesreg.infer.result.Posterior`; ``info["map"]`` holds the MAP (at σ, or at a
+    plug-in σ when σ is random) and ``info["method_requested"]`` what was asked for.
+    """
+    from .infer.nuts import map_start
+    from .models import LinearRegressionModel
+
+    if method not in METHODS:
+        raise SpecError(f"unknown method {method!r}: choose from {', '.join(METHODS)}")
+    sigma = _sigma_spec(sigma)
+    bias = parse_bias(bias)
+    model = LinearRegressionModel(prior, sigma=sigma, bias=bias)
+    chosen = choose_method(prior, sigma) if method == "auto" else method
+    start, _ = map_start(data, model)
+    began = time.perf_counter()
+    if chosen == "exact":
+        posterior = _exact(data, prior, sigma, bias, chains, draws, seed)
+        posterior.seconds = time.perf_counter() - began
+    elif chosen == "gibbs":
+        posterior = _gibbs(data, prior, sigma, bias, chains, draws, warmup, seed, progress)
+    elif chosen == "svi":
+        from .infer.svi import svi
+
+        posterior = svi(data, model, guide=guide, draws=draws, chains=chains, seed=seed)
+    elif chosen == "nuts":
+        from .infer.nuts import nuts
+
+        posterior = nuts(data, model, chains=chains, draws=draws, warmup=warmup, seed=seed, dense_mass=dense_mass,
+                         init=None, progress=progress)
+    else:
+        posterior = Posterior("map", {k: np.asarray(v)[None, None] for k, v in start.items()}, data.feature_names,
+                              sigma_fixed=model.sigma, info={"converged": True})
+    posterior.info["map"] = {k: np.asarray(v).tolist() for k, v in start.items()}
+    posterior.info["method_requested"] = method
+    posterior.attrs.update({"prior": repr(prior), "sigma": str(sigma), "bias": str(bias), "seed": seed,
+                            "method": posterior.method})
+    return posterior
+
+
+def _exact(data, prior, sigma, bias, chains, draws, seed) -> Posterior:
+    from .infer.conjugate import gaussian_posterior, nig_posterior
+
+    if isinstance(prior, Gaussian) and not isinstance(sigma, ScalePrior):
+        return gaussian_posterior(data, prior=prior, sigma=sigma, bias=bias).draws(draws, chains, seed)
+    if isinstance(prior, ConjugateGaussian) and isinstance(sigma, ScalePrior) and sigma.kind == "invgamma":
+        return nig_posterior(data, prior=prior, sigma_prior=sigma, bias=bias).draws(draws, chains, seed)
+    raise SpecError(
+        f"no exact posterior for a {getattr(prior, 'name', prior)} prior with sigma {sigma}: it exists for a "
+        "Gaussian prior with fixed σ, or --lam with an invgamma σ prior (w | σ ~ N(0, σ²/λ)); use --method nuts"
+    )
+
+
+def _gibbs(data, prior, sigma, bias, chains, draws, warmup, seed, progress) -> Posterior:
+    if not _gibbs_ready(prior, sigma):
+        raise SpecError(
+            "the Gibbs sampler is the Bayesian lasso: a laplace prior (scale fixed, or --tau-prior invgamma:r,δ) "
+            "with σ fixed or an invgamma σ prior; use --method nuts for this model"
+        )
+    from .infer.gibbs import gibbs_lasso
+
+    scale = prior.scale if isinstance(prior, Laplace) else None
+    scale_prior = prior.scale_prior.params if isinstance(prior, HierarchicalPrior) else None
+    return gibbs_lasso(data, scale=scale, scale_prior=scale_prior, sigma=sigma, bias=bias, chains=chains,
+                       draws=draws, warmup=warmup, seed=seed)
