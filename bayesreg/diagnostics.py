@@ -22,7 +22,7 @@ import numpy as np
 from .infer.idata import import_arviz
 from .infer.result import Posterior
 
-__all__ = ["Health", "health", "summary_table", "MIN_DRAWS_FOR_DIAGNOSTICS"]
+__all__ = ["Health", "health", "summary_table", "MIN_DRAWS_FOR_DIAGNOSTICS", "sbc_ranks", "rank_uniformity_pvalue"]
 
 #: Below this many draws in total, R-hat and ESS are not estimated reliably enough to vouch for anything.
 MIN_DRAWS_FOR_DIAGNOSTICS = 100
@@ -122,3 +122,34 @@ def summary_table(idata, *, map_point: dict | None = None, hdi_prob: float = 0.9
             entry["map"] = None if value is None else float(value)
         out[str(label)] = entry
     return out
+
+
+# ------------------------------------------------------------------------------ simulation-based calibration
+
+def sbc_ranks(simulate, sample, *, reps: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """Simulation-based calibration (Talts et al. 2018): ranks of the true parameters among posterior draws.
+
+    ``simulate(rng)`` returns ``(truth, data)`` with ``truth = {name: array}`` drawn from the prior and ``data``
+    from the model given them; ``sample(data, seed)`` returns ``{name: draws}`` with draws shaped
+    ``(L, *truth[name].shape)``, nearly independent (thin MCMC). If the sampler is right, each rank
+    ``#{draws < truth}`` is uniform on {0, …, L}. Returns ``{name: ranks (reps, ...)}``.
+    """
+    rng = np.random.default_rng(seed)
+    ranks: dict[str, list] = {}
+    for rep in range(reps):
+        truth, data = simulate(rng)
+        draws = sample(data, seed + 1 + rep)
+        for name, value in truth.items():
+            ranks.setdefault(name, []).append(np.sum(np.asarray(draws[name]) < np.asarray(value), axis=0))
+    return {name: np.asarray(values) for name, values in ranks.items()}
+
+
+def rank_uniformity_pvalue(ranks: np.ndarray, num_draws: int, bins: int = 10) -> float:
+    """χ² test p-value that ranks (on 0..num_draws) are uniform, pooled into ``bins`` equal bins. ``bins`` must
+    divide ``num_draws + 1`` so that every bin has the same probability."""
+    from scipy import stats
+
+    if (num_draws + 1) % bins:
+        raise ValueError(f"bins ({bins}) must divide num_draws + 1 ({num_draws + 1})")
+    counts = np.bincount((np.asarray(ranks).ravel() * bins) // (num_draws + 1), minlength=bins)
+    return float(stats.chisquare(counts).pvalue)
