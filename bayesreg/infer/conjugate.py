@@ -174,8 +174,20 @@ def _check_prob(prob: float) -> float:
 
 # ------------------------------------------------------------------------------------------- σ known
 
+class _MeanOfWeightsAndBias:
+    """``w_mean`` and ``b_mean`` from a ``mean`` over (w₁..w_d[, b])."""
+
+    @property
+    def w_mean(self) -> np.ndarray:
+        return self.mean[: len(self.feature_names)]
+
+    @property
+    def b_mean(self) -> float | None:
+        return float(self.mean[-1]) if self.bias.present else None
+
+
 @dataclass(frozen=True)
-class GaussianPosterior:
+class GaussianPosterior(_MeanOfWeightsAndBias):
     """Posterior N(mean, cov) of (w, b) for a Gaussian prior and known σ.
 
     ``mean`` and ``cov`` are over (w₁..w_d, b), without b when ``bias`` is ``none``.
@@ -191,13 +203,6 @@ class GaussianPosterior:
     _design: _Design = field(repr=False)
     _solved: _Solved = field(repr=False)
 
-    @property
-    def w_mean(self) -> np.ndarray:
-        return self.mean[: len(self.feature_names)]
-
-    @property
-    def b_mean(self) -> float | None:
-        return float(self.mean[-1]) if self.bias.present else None
 
     @property
     def w_sd(self) -> np.ndarray:
@@ -297,7 +302,7 @@ def gaussian_posterior(data, y=None, *, prior: Gaussian | float, sigma: float, b
 # ------------------------------------------------------------------------------------------- σ unknown
 
 @dataclass(frozen=True)
-class NIGPosterior:
+class NIGPosterior(_MeanOfWeightsAndBias):
     """Normal-Inverse-Gamma posterior: σ² ~ InvGamma(a_n, b_n), (w, b) | σ² ~ N(mean, σ² V_n).
 
     Marginally (w, b) is multivariate Student-t with ``df = 2 a_n``, location ``mean`` and shape
@@ -330,13 +335,6 @@ class NIGPosterior:
         """Marginal covariance of (w, b), finite when a_n > 1: b_n/(a_n − 1) V_n."""
         return self.b_n / (self.a_n - 1.0) * self.shape if self.a_n > 1 else np.full_like(self.shape, np.inf)
 
-    @property
-    def w_mean(self) -> np.ndarray:
-        return self.mean[: len(self.feature_names)]
-
-    @property
-    def b_mean(self) -> float | None:
-        return float(self.mean[-1]) if self.bias.present else None
 
     @property
     def sigma2(self) -> stats.rv_continuous:
