@@ -63,3 +63,28 @@ class SufficientStats:
     def yty(self) -> float:
         """Raw yᵀy = S_yy + n ȳ²."""
         return self.syy + self.n * self.y_mean**2
+
+
+def resolve_data(data, y=None, feature_names=None):
+    """What the posterior functions accept, made uniform: a :class:`~bayesreg.data.Dataset`, a
+    :class:`SufficientStats`, or raw ``X`` with ``y`` (validated like a file by :func:`bayesreg.data.from_arrays`).
+
+    Returns ``(Dataset or SufficientStats, feature names)``; raises :class:`~bayesreg.errors.SpecError` when the
+    names do not match the columns.
+    """
+    from .data import Dataset, from_arrays
+    from .errors import SpecError
+
+    if isinstance(data, SufficientStats):
+        names = tuple(feature_names) if feature_names is not None else tuple(f"x{j}" for j in range(data.d))
+        d = data.d
+    else:
+        if not isinstance(data, Dataset):
+            if y is None:
+                raise SpecError("pass a Dataset, SufficientStats, or X together with y")
+            data = from_arrays(data, y, feature_names=feature_names)
+        names = data.feature_names if feature_names is None else tuple(feature_names)
+        d = data.d
+    if len(names) != d:
+        raise SpecError(f"feature_names has {len(names)} names for {d} columns")
+    return data, names

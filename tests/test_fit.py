@@ -242,3 +242,15 @@ def test_nuts_matches_exact_posterior_on_d2l():
     exact = gaussian_posterior(problem.train, prior=tau, sigma=0.01)
     assert_matches(post, exact.mean, exact.cov)
     assert health(post).metrics["max_rhat"] < 1.01
+
+
+@pytest.mark.slow
+def test_gibbs_and_nuts_agree_on_the_laplace_posterior(diabetes):
+    """Two different samplers of the same Bayesian-lasso posterior (no exact form exists): means within 0.1 sd,
+    sds within 10%, R-hat < 1.01 for both."""
+    prior = Laplace(54.0**2 / 221.0)
+    gibbs = fit(diabetes, prior, 54.0, method="gibbs", chains=4, draws=4000, warmup=500, seed=0)
+    hmc = fit(diabetes, prior, 54.0, method="nuts", chains=4, draws=1000, warmup=500, seed=0)
+    ref = np.concatenate([gibbs.flat("w"), gibbs.flat("b")[:, None]], axis=1)
+    assert_matches(hmc, ref.mean(0), np.cov(ref.T))
+    assert health(gibbs).metrics["max_rhat"] < 1.01 and health(hmc).metrics["max_rhat"] < 1.01

@@ -33,10 +33,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import linalg, special, stats
 
-from ..data import Dataset, from_arrays
 from ..errors import SpecError
 from ..priors import Bias, ConjugateGaussian, Gaussian, SigmaPrior, parse_bias, parse_sigma_prior, positive
-from ..suffstats import SufficientStats
+from ..suffstats import SufficientStats, resolve_data
 from .result import Posterior
 
 __all__ = ["GaussianPosterior", "NIGPosterior", "gaussian_posterior", "nig_posterior"]
@@ -140,20 +139,8 @@ def _inverse(solved: _Solved) -> np.ndarray:
 
 
 def _as_stats(data, y=None, feature_names=None) -> tuple[SufficientStats, tuple[str, ...]]:
-    """Sufficient statistics and feature names from a Dataset, SufficientStats, or raw (X, y) — raw arrays are
-    validated like a file (shapes, NaN/inf, too few rows) by :func:`bayesreg.data.from_arrays`."""
-    if isinstance(data, SufficientStats):
-        names = tuple(feature_names) if feature_names is not None else tuple(f"x{j}" for j in range(data.d))
-    else:
-        if not isinstance(data, Dataset):
-            if y is None:
-                raise SpecError("pass a Dataset, SufficientStats, or X together with y")
-            data = from_arrays(data, y, feature_names=feature_names)
-        names = data.feature_names if feature_names is None else tuple(feature_names)
-        data = SufficientStats.from_arrays(data.X, data.y)
-    if len(names) != data.d:
-        raise SpecError(f"feature_names has {len(names)} names for {data.d} columns")
-    return data, names
+    data, names = resolve_data(data, y, feature_names)
+    return (data if isinstance(data, SufficientStats) else SufficientStats.from_arrays(data.X, data.y)), names
 
 
 def _cholesky(H: np.ndarray):
