@@ -61,3 +61,18 @@ def test_nuts_is_calibrated():
     ranks = sbc_ranks(simulate, sample, reps=60, seed=1)
     for name, r in ranks.items():
         assert rank_uniformity_pvalue(r, L) > 1e-3, name
+
+
+@pytest.mark.slow
+def test_full_rank_svi_is_calibrated():
+    """The full-rank Gaussian family contains this posterior, so converged SVI draws must be calibrated too."""
+    from bayesreg.infer.svi import svi
+
+    def sample(data, seed):
+        model = LinearRegressionModel(Gaussian(TAU), sigma=SIGMA, bias=f"normal:{S_B}")
+        post = svi(data, model, guide="mvn", draws=L, chains=1, seed=seed)
+        return {"w": post.flat("w"), "b": post.flat("b")}
+
+    ranks = sbc_ranks(simulate, sample, reps=100, seed=2)
+    for name, r in ranks.items():
+        assert rank_uniformity_pvalue(r, L) > 1e-3, name
