@@ -85,11 +85,13 @@ def fit(data: Dataset, prior: WeightPrior, sigma: float | str | ScalePrior, bias
         posterior = _exact(data, prior, sigma, bias, chains, draws, seed)
         posterior.seconds = time.perf_counter() - began
     elif chosen == "gibbs":
-        posterior = _gibbs(data, prior, sigma, bias, chains, draws, warmup, seed, progress)
+        posterior = _gibbs(data, prior, sigma, bias, chains, draws, warmup, seed,
+                           _stderr_progress("gibbs sweeps") if progress else None)
     elif chosen == "svi":
         from .infer.svi import svi
 
-        posterior = svi(data, model, guide=guide, draws=draws, chains=chains, seed=seed)
+        posterior = svi(data, model, guide=guide, draws=draws, chains=chains, seed=seed,
+                        progress=_stderr_progress("svi steps") if progress else None)
     elif chosen == "nuts":
         from .infer.nuts import nuts
 
@@ -118,7 +120,7 @@ def _exact(data, prior, sigma, bias, chains, draws, seed) -> Posterior:
     )
 
 
-def _gibbs(data, prior, sigma, bias, chains, draws, warmup, seed, progress) -> Posterior:
+def _gibbs(data, prior, sigma, bias, chains, draws, warmup, seed, progress=None) -> Posterior:
     if not _gibbs_ready(prior, sigma):
         raise SpecError(
             "the Gibbs sampler is the Bayesian lasso: a laplace prior (scale fixed, or --tau-prior invgamma:r,δ) "
@@ -129,4 +131,16 @@ def _gibbs(data, prior, sigma, bias, chains, draws, warmup, seed, progress) -> P
     scale = prior.scale if isinstance(prior, Laplace) else None
     scale_prior = prior.scale_prior.params if isinstance(prior, HierarchicalPrior) else None
     return gibbs_lasso(data, scale=scale, scale_prior=scale_prior, sigma=sigma, bias=bias, chains=chains,
-                       draws=draws, warmup=warmup, seed=seed)
+                       draws=draws, warmup=warmup, seed=seed, progress=progress)
+
+
+def _stderr_progress(label: str):
+    """A one-line progress counter on stderr: ``progress(done, total, *extra)``."""
+    import sys
+
+    def report(done, total, *extra):
+        tail = f"  ELBO {extra[0]:.6g}" if extra else ""
+        end = "\n" if done >= total else ""
+        print(f"\r  {label}: {done}/{total}{tail}", end=end, file=sys.stderr, flush=True)
+
+    return report

@@ -254,3 +254,22 @@ def test_gibbs_and_nuts_agree_on_the_laplace_posterior(diabetes):
     ref = np.concatenate([gibbs.flat("w"), gibbs.flat("b")[:, None]], axis=1)
     assert_matches(hmc, ref.mean(0), np.cov(ref.T))
     assert health(gibbs).metrics["max_rhat"] < 1.01 and health(hmc).metrics["max_rhat"] < 1.01
+
+
+@pytest.mark.parametrize("method,extra", [
+    ("gibbs", ["--prior", "laplace", "--scale", "13", "--sigma-prior", "invgamma:2,3000"]),
+    ("svi", ["--prior", "gaussian", "--tau", "20", "--sigma", "54"]),
+])
+def test_cli_fit_other_methods(tmp_path, capsys, method, extra):
+    out = tmp_path / method
+    code = main(["fit", "--data", "diabetes", "--method", method, "--draws", "300", "--warmup", "200",
+                 "--no-plots", "--out", str(out)] + extra)
+    summary = json.loads((out / "summary.json").read_text())
+    assert code == 0 and summary["method"] == method and summary["health"]["verdict"] in ("ok", "unreliable")
+    assert ("sigma" in summary["parameters"]) == (method == "gibbs")
+    assert az.from_netcdf(out / "posterior.nc").posterior.attrs["method"] == method
+
+
+def test_fit_progress_reaches_stderr(diabetes, capsys):
+    fit(diabetes, Laplace(13.0), 54.0, method="gibbs", draws=100, warmup=100, progress=True)
+    assert "gibbs sweeps: 200/200" in capsys.readouterr().err
