@@ -324,6 +324,7 @@ def _run_fit(args) -> int:
         posterior = fit(data, prior, sigma, args.bias, args.method, chains=args.chains, draws=args.draws,
                         warmup=args.warmup, seed=args.seed, progress=tty, dense_mass=args.dense_mass,
                         guide=args.guide)
+        posterior.attrs.update(_provenance(args, prior, data.n))
         idata = posterior.to_inference_data(data, seed=args.seed)
         verdict = health(posterior, idata)
         table = summary_table(idata, map_point=posterior.info.get("map"))
@@ -346,6 +347,20 @@ def _run_fit(args) -> int:
     print(_format_fit(summary))
     print(f"wrote {args.out}/posterior.nc, summary.json" + ("" if args.no_plots else " and plots"))
     return 0
+
+
+def _provenance(args, prior, n: int) -> dict:
+    """How the prior was given (convention, λ as given and canonical) for the InferenceData attrs."""
+    from .conventions import to_canonical_lam
+
+    out = {"convention": args.convention or "canonical", "data": args.data}
+    if args.lam is not None:
+        out["lam"] = args.lam
+        out["lam_canonical"] = to_canonical_lam("l2" if args.prior == "gaussian" else "l1", args.lam, n,
+                                                args.convention or "canonical")
+    elif args.sigma is not None and hasattr(prior, "canonical_lam"):
+        out["lam_canonical"] = prior.canonical_lam(args.sigma)
+    return out
 
 
 def _format_fit(s: dict) -> str:
