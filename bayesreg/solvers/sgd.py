@@ -60,6 +60,7 @@ import torch
 from ..conventions import from_canonical_lam
 from ..data import D2LProblem
 from ..errors import SpecError
+from ..priors import positive
 from .objective import ConvergenceWarning, MapResult, PenalizedLeastSquares
 
 __all__ = [
@@ -262,18 +263,8 @@ def _positive_int(value, name: str) -> int:
     return int(value)
 
 
-def _positive(value, name: str) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise SpecError(f"{name} must be a positive number, got {value!r}") from None
-    if not (math.isfinite(v) and v > 0):
-        raise SpecError(f"{name} must be a positive finite number, got {value!r}")
-    return v
-
-
 def _lr_or_none(lr) -> float | None:
-    return None if lr is None else _positive(lr, "lr (the learning rate)")
+    return None if lr is None else positive(lr, "lr (the learning rate)")
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -352,7 +343,7 @@ def _train(
     otherwise, or when a parameter becomes inf/NaN.
     """
     max_steps = _positive_int(max_steps, "max_steps")
-    tol = _positive(tol, "tol")
+    tol = positive(tol, "tol")
     problem, X, y, ref = data.problem, data.Xt, data.yt, data.reference
     w = torch.zeros(data.d, dtype=_DTYPE, requires_grad=True)
     b = torch.zeros((), dtype=_DTYPE, requires_grad=True) if problem.has_bias else None
@@ -643,8 +634,8 @@ def adamw(X, y, problem: PenalizedLeastSquares, *, reference=None, lr: float | N
 def _adam(method: str, optimizer_cls, X, y, problem, reference, lr, decay_steps, max_steps, tol) -> MapResult:
     """Shared body of :func:`adam_l2` and :func:`adamw`: full batch, ``lr_t = lr / (1 + t/decay_steps)``."""
     data = _prepare(method, X, y, problem, reference, l2_only=True)
-    lr = 0.05 * max(1.0, float(np.max(np.abs(data.y)))) if lr is None else _positive(lr, "lr (the learning rate)")
-    decay_steps = _positive(decay_steps, "decay_steps")
+    lr = 0.05 * max(1.0, float(np.max(np.abs(data.y)))) if lr is None else positive(lr, "lr (the learning rate)")
+    decay_steps = positive(decay_steps, "decay_steps")
     decoupled = optimizer_cls is torch.optim.AdamW
     wd_max = max(data.wd, data.wd_b)
     if decoupled and lr * wd_max >= 1:
@@ -721,7 +712,7 @@ def d2l_chapter_run(problem: D2LProblem, lam: float, *, lr: float = 0.003, batch
         raise SpecError(f"lam must be a number ≥ 0, got {lam!r}") from None
     if not (math.isfinite(lam) and lam >= 0):
         raise SpecError(f"lam must be a finite number ≥ 0 (a negative weight decay implies no prior), got {lam}")
-    lr = _positive(lr, "lr (the learning rate)")
+    lr = positive(lr, "lr (the learning rate)")
     batch_size = _positive_int(batch_size, "batch_size")
     epochs = _positive_int(epochs, "epochs")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
