@@ -15,10 +15,7 @@ import numpy as np
 from ..data import Dataset
 from .idata import import_arviz, package_versions
 
-__all__ = ["Posterior", "SCALAR_SITES"]
-
-#: Scalar random variables a posterior may carry, besides the weights ``w``.
-SCALAR_SITES = ("b", "sigma", "tau")
+__all__ = ["Posterior"]
 
 _HALF_LOG_2PI = 0.5 * np.log(2 * np.pi)
 
@@ -126,14 +123,6 @@ class Posterior:
 
             idata.add_groups(constant_data=xr.Dataset({"sigma": float(self.sigma_fixed)}, attrs=attrs))
         return idata
-
-    def summary_stats(self) -> dict[str, dict]:
-        """Posterior mean and sd of every site (w per feature), from the draws alone."""
-        out = {}
-        for name, value in self.draws.items():
-            flat = value.reshape(-1, *value.shape[2:])
-            out[name] = {"mean": flat.mean(0), "sd": flat.std(0, ddof=1)}
-        return out
 
 
 def _netcdf_safe(attrs: dict) -> dict:
