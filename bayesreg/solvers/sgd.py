@@ -673,7 +673,7 @@ def d2l_chapter_run(problem: D2LProblem, lam: float, *, lr: float = 0.003, batch
     ``l2_penalty(w) = ‖w‖²/2``, added to every row), ``l.sum().backward()`` and ``param -= lr * grad / batch_size``
     for w and b (also for a shorter last batch, as ``d2l.sgd`` does). Per minibatch that is a gradient step on
 
-    .. math:: rac1{|B|}\sum_{i \in B} 	frac12 r_i^2 + rac{\lambda}{2}\|w\|^2 ,
+    .. math:: \frac1{|B|}\sum_{i \in B} \tfrac12 r_i^2 + \frac{\lambda}{2}\|w\|^2 ,
 
     an unbiased estimate of the ``d2l`` convention's objective ``(1/n)Σ½r² + (λ/2)‖w‖² = J(w, b)/n`` at canonical
     λ₂ = nλ (flat bias). After ``epochs`` (100) epochs at ``lr = 0.003`` it is far from converged: the run is
