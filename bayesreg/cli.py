@@ -11,6 +11,7 @@ from . import __version__
 from .conventions import CONVENTIONS, from_canonical_lam, get_convention, to_canonical_lam
 from .errors import BayesregError
 from .priors import prior_from_penalty
+from .report import add_report_parser
 
 __all__ = ["main", "build_parser"]
 
@@ -60,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_run_prior)
     _add_compare(sub)
     _add_fit(sub)
+    add_report_parser(sub)
     return parser
 
 

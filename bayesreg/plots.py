@@ -10,6 +10,10 @@ import numpy as np
 __all__ = ["curves_against_lambda", "credible_intervals"]
 
 
+# vertical λ marks: colours kept apart from the curves' C0, C1, ... and the same from panel to panel
+_MARK_COLORS = ("#7b3294", "#1b7837", "#c51b7d", "#b35806", "#2166ac", "#4d4d4d")
+
+
 def _axes(ax):
     if ax is not None:
         return ax
@@ -28,7 +32,8 @@ def curves_against_lambda(lams, curves: dict, *, xlabel: str, ylabel: str, marks
     for i, (name, value) in enumerate((references or {}).items()):
         ax.axhline(value, color="0.4", ls=":" if i else "-.", lw=1.2, label=name)
     for i, (name, lam) in enumerate((marks or {}).items()):
-        ax.axvline(lam, color=f"C{i + len(curves)}", ls="--", lw=1.2, label=f"{name} (λ = {lam:.3g})")
+        ax.axvline(lam, color=_MARK_COLORS[i % len(_MARK_COLORS)], ls=("--", "-.", ":")[i % 3], lw=1.4,
+                   label=f"{name} (λ = {lam:.3g})")
     ax.set_xscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)

@@ -1,0 +1,12 @@
+"""The studies of the report, one module each: ``run(*, seed, quick, progress) -> StudyResult``.
+
+They are the application layer: the maths lives in the package, the files are written by
+:mod:`bayesreg.report` and the scripts in ``analyses/``.
+"""
+
+from .base import Check, Figure, Section, StudyResult, Table, new_figure
+
+__all__ = ["Check", "Figure", "Section", "StudyResult", "Table", "new_figure", "STUDIES"]
+
+# name -> module, in the report's order
+STUDIES = ("chapter", "map_weight_decay", "posterior_vs_point", "choosing_lambda", "bayesian_lasso")

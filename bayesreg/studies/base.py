@@ -1,0 +1,169 @@
+"""What every study returns: numbers, checks, and sections of text, tables and figures.
+
+A study is a function ``run(*, seed=0, quick=False, progress=None) -> StudyResult``. It computes on the
+built-in data with the package's own maths and returns a :class:`StudyResult`; it writes no files. The
+report (:mod:`bayesreg.report`) and the scripts in ``analyses/`` turn results into ``index.html``,
+``summary.json`` and PNG files.
+
+A :class:`Check` is one equivalence or calibration check against an oracle: its measured value, the
+tolerance, and whether it passed. Tolerances are written next to the check, with the reason in ``detail``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Check", "Table", "Figure", "Section", "StudyResult", "Progress", "new_figure", "quiet"]
+
+Progress = Callable[[str], None]
+
+
+def quiet(message: str) -> None:
+    """The default progress callback: says nothing."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check: ``value`` measured, compared with ``tolerance`` (and ``target``, for closeness checks).
+
+    Build it with :meth:`close`, :meth:`at_most` or :meth:`at_least`, which compute ``passed``.
+    """
+
+    name: str
+    value: float
+    tolerance: float
+    passed: bool
+    comparison: str
+    target: float | None = None
+    detail: str = ""
+
+    @classmethod
+    def close(cls, name: str, value: float, target: float, tolerance: float, detail: str = "") -> Check:
+        """Passes when |value − target| ≤ tolerance."""
+        value, target = float(value), float(target)
+        ok = math.isfinite(value) and abs(value - target) <= tolerance
+        return cls(name, value, float(tolerance), bool(ok), "|value - target| <= tolerance", target, detail)
+
+    @classmethod
+    def at_most(cls, name: str, value: float, tolerance: float, detail: str = "") -> Check:
+        """Passes when value ≤ tolerance (a distance, an error, a p-value's complement...)."""
+        value = float(value)
+        return cls(name, value, float(tolerance), bool(math.isfinite(value) and value <= tolerance),
+                   "value <= tolerance", None, detail)
+
+    @classmethod
+    def at_least(cls, name: str, value: float, tolerance: float, detail: str = "") -> Check:
+        """Passes when value ≥ tolerance (a coverage, a p-value, an effective sample size...)."""
+        value = float(value)
+        return cls(name, value, float(tolerance), bool(math.isfinite(value) and value >= tolerance),
+                   "value >= tolerance", None, detail)
+
+    def to_dict(self) -> dict:
+        out = {"name": self.name, "value": _json_float(self.value), "tolerance": self.tolerance,
+               "pass": self.passed, "comparison": self.comparison}
+        if self.target is not None:
+            out["target"] = self.target
+        if self.detail:
+            out["detail"] = self.detail
+        return out
+
+
+@dataclass
+class Table:
+    """A small table: ``rows`` of cells (numbers or strings) under ``columns``."""
+
+    title: str
+    columns: list[str]
+    rows: list[list[Any]]
+    note: str = ""
+
+    def cells(self) -> list[list[str]]:
+        """Every cell as text, numbers with 4 significant digits."""
+        return [[format_cell(c) for c in row] for row in self.rows]
+
+    def format_text(self) -> str:
+        """The table as aligned plain text (for the terminal)."""
+        body = self.cells()
+        widths = [max(len(str(h)), *(len(r[i]) for r in body)) if body else len(str(h))
+                  for i, h in enumerate(self.columns)]
+        line = lambda cells: "  ".join(  # noqa: E731
+            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
+        out = [self.title, line([str(h) for h in self.columns])] + [line(r) for r in body]
+        if self.note:
+            out.append(self.note)
+        return "\n".join(out)
+
+
+def format_cell(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return {True: "yes", False: "no", None: "—"}[value]
+    if isinstance(value, int):
+        return f"{value:,}" if abs(value) >= 10_000 else str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        if value == 0:
+            return "0"
+        return f"{value:.4g}"
+    return str(value)
+
+
+@dataclass
+class Figure:
+    """A matplotlib figure, saved as ``name + ".png"``, with a caption that says what to look at."""
+
+    name: str
+    figure: Any
+    caption: str
+
+
+@dataclass
+class Section:
+    """A part of a study: a short plain explanation (paragraphs separated by blank lines), tables, figures."""
+
+    title: str
+    text: str
+    tables: list[Table] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
+
+
+@dataclass
+class StudyResult:
+    """Everything a study found.
+
+    ``summary`` is JSON-ready (numbers, strings, lists, dicts; no NumPy types). ``selection`` maps a data set's
+    name to {selection method: λ picked, canonical convention} (only the λ-choosing studies fill it).
+    """
+
+    name: str
+    title: str
+    intro: str
+    sections: list[Section]
+    checks: list[Check]
+    summary: dict
+    selection: dict[str, dict[str, float]] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.checks)
+
+    @property
+    def figures(self) -> list[Figure]:
+        return [f for s in self.sections for f in s.figures]
+
+
+def new_figure(ncols: int = 1, nrows: int = 1, *, width: float = 6.0, height: float = 4.2, **kwargs):
+    """A matplotlib ``Figure`` (not registered with pyplot, so no backend or global state) and its axes."""
+    from matplotlib.figure import Figure as MplFigure
+
+    fig = MplFigure(figsize=(width * ncols, height * nrows), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False, **kwargs)
+    return fig, (axes[0, 0] if nrows == ncols == 1 else axes.ravel() if nrows == 1 or ncols == 1 else axes)
+
+
+def _json_float(x: float):
+    return x if math.isfinite(x) else str(x)
