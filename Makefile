@@ -1,5 +1,5 @@
 # Two commands on a fresh machine (see README):
-#   make study   install everything into .venv, then run the full study on the built-in data
+#   make report  install everything into .venv, then run every study on the built-in data (out/report/index.html)
 #   make test    install everything into .venv, then run the test suite
 PYTHON ?= python3
 VENV   := .venv
@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    ?= out
 
-.PHONY: install study test test-slow lint clean
+.PHONY: install report test test-slow lint clean
 
 install: $(STAMP)
 
@@ -19,9 +19,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-study: $(STAMP)
-	$(BIN)/python analyses/chapter_prior.py --out $(OUT)/chapter_prior
-	$(BIN)/python analyses/map_weight_decay.py --out $(OUT)/map_weight_decay
+# --force: the report is this command's own output, so running it again replaces it
+report: $(STAMP)
+	$(BIN)/bayesreg report --out $(OUT)/report --force
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -18,7 +18,7 @@ from ..data import load_d2l
 from ..priors import prior_from_penalty
 from ..solvers import PenalizedLeastSquares
 from ..solvers.closed_form import ridge
-from .base import Check, Section, StudyResult, Table, new_figure, quiet
+from .base import Check, Section, StudyResult, Table, new_figure, one_blas_thread, quiet
 from .base import Figure as StudyFigure
 
 __all__ = ["run", "CHAPTER_LAM", "poly_features"]
@@ -34,6 +34,7 @@ LBFGS_VS_EXACT = 1e-5        # L-BFGS on the chapter's own objective, gtol 1e-12
 DENSITY_VS_SCIPY = 1e-10     # two evaluations of one closed form
 
 
+@one_blas_thread
 def run(*, seed: int = 0, quick: bool = False, progress=quiet) -> StudyResult:
     """The prior λ = 3 implies, the λ sweep of the MAP, and prior draws."""
     problem = load_d2l(seed=seed)

@@ -17,7 +17,7 @@ from ..data import load_d2l, load_diabetes
 from ..priors import Gaussian, prior_from_penalty
 from ..solvers import PenalizedLeastSquares
 from ..solvers.closed_form import ridge
-from .base import Check, Section, StudyResult, Table, new_figure, quiet
+from .base import Check, Section, StudyResult, Table, new_figure, one_blas_thread, quiet
 from .base import Figure as StudyFigure
 
 __all__ = ["run", "DIABETES_SIGMA"]
@@ -31,6 +31,7 @@ EXACT_VS_SKLEARN = 1e-8          # two direct solves of the same linear system /
 ITERATIVE_VS_EXACT = 1e-5        # L-BFGS, proximal Newton and SGD stop on gradient or step size ~1e-7 relative
 
 
+@one_blas_thread
 def run(*, seed: int = 0, quick: bool = False, progress=quiet) -> StudyResult:
     """Side by side on diabetes, the bias sweep, and the chapter's training run on d2l."""
     data = load_diabetes()

@@ -1,0 +1,99 @@
+"""``bayesreg report``: every study runs, every check passes, and the page and summary are complete."""
+
+import json
+import math
+import re
+
+import pytest
+
+from bayesreg import report
+from bayesreg.cli import main
+from bayesreg.studies import STUDIES, Check, Section, StudyResult, Table, new_figure
+from bayesreg.studies.base import Figure
+
+SELECTION_METHODS = {"evidence", "validation", "cv", "hyperprior"}
+
+
+@pytest.fixture(scope="module")
+def quick_report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report") / "report"
+    assert main(["report", "--quick", "--out", str(out)]) == 0
+    return out
+
+
+def test_every_check_passes(quick_report):
+    summary = json.loads((quick_report / "summary.json").read_text())
+    assert summary["all_pass"] is True
+    assert {c["study"] for c in summary["checks"]} == set(STUDIES)
+    for c in summary["checks"]:
+        assert {"name", "value", "tolerance", "pass"} <= set(c) and c["pass"] is True, c
+    assert set(summary["studies"]) == set(STUDIES)
+
+
+def test_selection_per_data_set_in_canonical_lambda(quick_report):
+    selection = json.loads((quick_report / "summary.json").read_text())["selection"]
+    assert "canonical" in selection["convention"]
+    assert SELECTION_METHODS | {"bayesian_ridge"} <= set(selection["diabetes"])
+    assert SELECTION_METHODS <= set(selection["d2l"])
+    for dataset in ("diabetes", "d2l"):
+        for method, lam in selection[dataset].items():
+            assert math.isfinite(lam) and lam > 0, (dataset, method, lam)
+
+
+def test_page_is_self_contained(quick_report):
+    page = (quick_report / "index.html").read_text()
+    pngs = sorted(quick_report.glob("*/*.png"))
+    assert len(pngs) >= 10 and all(p.stat().st_size > 10_000 for p in pngs)
+    assert page.count('src="data:image/png;base64,') == len(pngs)
+    assert not re.findall(r'src="(?!data:)', page)  # nothing loaded from outside the file
+    for name in STUDIES:
+        assert f"id='{name}'" in page
+    assert "All " in page and "checks pass" in page
+
+
+def test_existing_results_are_refused_without_force(quick_report, capsys):
+    before = (quick_report / "summary.json").read_bytes()
+    assert main(["report", "--quick", "--only", "chapter", "--out", str(quick_report)]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert (quick_report / "summary.json").read_bytes() == before
+
+
+def test_same_seed_same_summary(tmp_path):
+    args = ["report", "--quick", "--only", "chapter", "choosing_lambda"]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    assert main([*args, "--out", str(tmp_path / "b")]) == 0
+    assert (tmp_path / "a" / "summary.json").read_bytes() == (tmp_path / "b" / "summary.json").read_bytes()
+
+
+def test_unknown_study_is_an_argparse_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["report", "--only", "nonsense", "--out", str(tmp_path / "x")])
+    assert exc.value.code == 2 and "invalid choice" in capsys.readouterr().err
+
+
+def _fake_result(passed: bool) -> StudyResult:
+    fig, ax = new_figure()
+    ax.plot([0, 1], [0, 1])
+    checks = [Check.at_most("error <b>", 0.5 if not passed else 0.0, 0.1)]
+    section = Section("A <section>", "Text with `code` & <tags>.\n\n- one\n- two",
+                      [Table("t", ["a", "b"], [["x", 1.5]])], [Figure("f", fig, "caption")])
+    return StudyResult("fake", "Fake study", "intro", [section], checks, {"x": 1.0}, {"toy": {"evidence": 2.0}})
+
+
+def test_a_failing_check_is_flagged_and_exits_1(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(report, "run_studies", lambda names, **kw: [_fake_result(passed=False)])
+    assert main(["report", "--out", str(tmp_path / "r")]) == 1
+    assert "FAILED" in capsys.readouterr().err
+    page = (tmp_path / "r" / "index.html").read_text()
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["all_pass"] is False and summary["checks"][0]["pass"] is False
+    assert "1 of 1 checks FAIL" in page
+    # text is escaped, `code` becomes <code>, lists become <ul>
+    assert "&lt;tags&gt;" in page and "<code>code</code>" in page and "<li>two</li>" in page
+    assert "error &lt;b&gt;" in page and "<b>" not in page
+
+
+def test_check_constructors():
+    assert Check.close("c", 1.05, 1.0, 0.1).passed and not Check.close("c", 1.2, 1.0, 0.1).passed
+    assert Check.at_least("c", 0.9, 0.8).passed and not Check.at_least("c", float("nan"), 0.8).passed
+    assert Check.at_most("c", float("inf"), 1.0).to_dict()["value"] == "inf"
