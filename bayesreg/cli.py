@@ -7,13 +7,24 @@ import json
 import math
 import sys
 
+import numpy as np
+
 from . import __version__
-from .conventions import CONVENTIONS, from_canonical_lam, get_convention, to_canonical_lam
-from .errors import BayesregError
+from .conventions import (
+    CONVENTIONS,
+    from_canonical_lam,
+    get_convention,
+    sklearn_elasticnet_params,
+    to_canonical_lam,
+)
+from .errors import BayesregError, SpecError
 from .priors import prior_from_penalty
 from .report import add_report_parser
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "prior_report", "PRIOR_PENALTIES"]
+
+#: What ``bayesreg prior`` takes: the penalties with a convention table, then the derived ones.
+PRIOR_PENALTIES = ["l2", "l1", "elastic-net", "l2-norm", "group-lasso", "log", "student-t"]
 
 _PRIOR_EPILOG = """\
 examples:
@@ -21,13 +32,34 @@ examples:
   bayesreg prior l2 --lam 3 --sigma 0.01 --n 20 --convention d2l
   # scikit-learn's Lasso(alpha=0.1) on 442 rows with noise sd 54, as JSON
   bayesreg prior l1 --lam 0.1 --sigma 54 --n 442 --convention sklearn_lasso --json
+  # scikit-learn's ElasticNet(alpha=0.1, l1_ratio=0.5)
+  bayesreg prior elastic-net --lam 0.1 --l1-ratio 0.5 --sigma 54 --n 442 --convention sklearn_elasticnet
+  # loss = F.mse_loss(pred, y) + 0.01 * torch.norm(w): the unsquared norm, 10 weights (not weight decay)
+  bayesreg prior l2-norm --lam 0.01 --sigma 1 --n 100 --d 10 --convention torch_sgd_mse
+  # group lasso λ Σ_g √p_g ‖w_g‖ on three groups of consecutive columns
+  bayesreg prior group-lasso --lam 5 --groups 3,3,4 --sigma 1
+  # the log penalty λ Σ log(1 + w²/c²), and the Student-t prior it is
+  bayesreg prior log --lam 2 --width 1 --sigma 1
+  bayesreg prior student-t --df 3 --scale 0.5 --sigma 1
 
 conventions (what each minimises; r = y − Xw − b):
 {conventions}
 
 λ means nothing without σ: the penalised objective in canonical form, ½Σr² + pen(w), is σ² times the
 negative log posterior, so p(w) ∝ exp(−pen(w)/σ²). L2 gives N(0, τ²) with τ = σ/√λ, L1 gives Laplace with
-scale s = σ²/λ (λ canonical). A penalty with λ ≤ 0 implies no proper prior.
+scale s = σ²/λ (λ canonical). A penalty with λ ≤ 0 implies no proper prior, and neither does one that grows too
+slowly (a log penalty with λ ≤ σ²/2).
+
+penalties:
+  l2           (λ/2)‖w‖², weight decay             → Gaussian N(0, τ²), τ = σ/√λ
+  l1           λ‖w‖₁, the lasso                    → Laplace, s = σ²/λ
+  elastic-net  αρ‖w‖₁ + (α(1−ρ)/2)‖w‖² (--lam α)    → ∝ exp(−|w|/s − w²/(2τ²)) per weight
+  l2-norm      λ‖w‖ (torch.norm, not squared)      → radial ∝ exp(−‖w‖/ℓ) on R^d, ℓ = σ²/λ; needs --d
+  group-lasso  λ Σ_g √p_g ‖w_g‖                     → one radial prior per group; needs --groups
+  log          λ Σ log(1 + w²/c²)                  → Student-t, ν = 2λ/σ² − 1, s = c/√ν; needs --width
+  student-t    (the prior; --df ν --scale s)        → the log penalty with λ = σ²(ν+1)/2, c = s√ν
+A penalty you add to a library's loss by hand (l2-norm, group-lasso, log) scales with the loss: its canonical
+λ is λ_c/(2κ), κ the factor in front of Σr² in the convention.
 """
 
 
@@ -44,14 +76,25 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "prior",
         help="the prior a penalty implies, and its λ in every convention",
-        description="Derive P(w) from an L2 (weight decay) or L1 penalty: the implied prior, its density, "
+        description="Derive P(w) from a penalty (L2 weight decay, L1, elastic net, the unsquared norm, group "
+                    "lasso, the log penalty): the implied prior, its normalised density, or why there is none, "
                     "and the same penalty's strength in every other library's convention.",
         epilog=_PRIOR_EPILOG.format(conventions=conv_lines),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("penalty", choices=["l2", "l1"], help="l2: (λ/2)‖w‖² weight decay; l1: λ‖w‖₁ (lasso)")
-    p.add_argument("--lam", type=float, required=True, metavar="L",
-                   help="penalty strength as the convention writes it (alpha, weight_decay, lambd, ...)")
+    p.add_argument("penalty", choices=PRIOR_PENALTIES,
+                   help="l2: (λ/2)‖w‖² weight decay; l1: λ‖w‖₁ (lasso); elastic-net; l2-norm: λ‖w‖; group-lasso; "
+                        "log: λΣlog(1 + w²/c²); student-t (see below)")
+    p.add_argument("--lam", type=float, metavar="L",
+                   help="penalty strength as the convention writes it (alpha, weight_decay, lambd, ...); "
+                        "every penalty but student-t needs it")
+    p.add_argument("--l1-ratio", type=float, metavar="R",
+                   help="elastic-net: scikit-learn's l1_ratio ρ, 0 < ρ < 1 (L1 strength λρ, L2 strength λ(1−ρ))")
+    p.add_argument("--d", type=int, metavar="D", help="l2-norm: the number of weights (the prior depends on it)")
+    p.add_argument("--groups", metavar="P,P,...", help="group-lasso: group sizes of consecutive columns, e.g. 3,3,4")
+    p.add_argument("--width", type=float, metavar="C", help="log: the width c in log(1 + w²/c²)")
+    p.add_argument("--df", type=float, metavar="NU", help="student-t: degrees of freedom ν")
+    p.add_argument("--scale", type=float, metavar="S", help="student-t: the scale s")
     p.add_argument("--sigma", type=float, required=True, metavar="S", help="noise standard deviation σ")
     p.add_argument("--n", type=int, default=None, metavar="N",
                    help="number of training rows (needed by mean-loss conventions)")
@@ -177,8 +220,40 @@ def main(argv: list[str] | None = None) -> int:
 
 # ------------------------------------------------------------------------------------------------ prior
 
-def prior_report(penalty: str, lam: float, sigma: float, n: int | None, convention: str) -> dict:
-    """Everything ``bayesreg prior`` shows, as data (the JSON output, plus text fields for the terminal)."""
+_PRIOR_OPTIONS = {"l2": set(), "l1": set(), "elastic-net": {"l1_ratio"}, "l2-norm": {"d"},
+                  "group-lasso": {"groups"}, "log": {"width"}, "student-t": {"df", "scale"}}
+_OPTION_FLAGS = {"l1_ratio": "--l1-ratio", "d": "--d", "groups": "--groups", "width": "--width", "df": "--df",
+                 "scale": "--scale", "lam": "--lam"}
+
+
+def prior_report(penalty: str, lam: float | None, sigma: float, n: int | None, convention: str, **options) -> dict:
+    """Everything ``bayesreg prior`` shows, as data (the JSON output, plus text fields for the terminal).
+
+    ``options`` are the derived penalties' own: ``l1_ratio`` (elastic-net), ``d`` (l2-norm), ``groups``
+    (group-lasso), ``width`` (log), ``df`` and ``scale`` (student-t); None means not given.
+    """
+    if penalty not in _PRIOR_OPTIONS:
+        raise SpecError(f"unknown penalty {penalty!r}: use one of {', '.join(PRIOR_PENALTIES)}")
+    options = {k: v for k, v in options.items() if v is not None}
+    wrong = sorted(set(options) - _PRIOR_OPTIONS[penalty])
+    if wrong:
+        flags = " and ".join(_OPTION_FLAGS.get(k, k) for k in wrong)
+        raise SpecError(f"{flags} do{'es' if len(wrong) == 1 else ''} not apply to the {penalty} penalty")
+    missing = sorted(_PRIOR_OPTIONS[penalty] - set(options))
+    if penalty != "student-t" and lam is None:
+        missing.insert(0, "lam")
+    if penalty == "student-t" and lam is not None:
+        raise SpecError("student-t is the prior itself: give --df NU --scale S (not --lam); for the penalty "
+                        "λ Σ log(1 + w²/c²) use: bayesreg prior log --lam L --width C")
+    if missing:
+        raise SpecError(f"the {penalty} penalty needs {' and '.join(_OPTION_FLAGS[k] for k in missing)}"
+                        + (" (the prior of ‖w‖ depends on the number of weights)" if "d" in missing else ""))
+    if penalty in ("l2", "l1"):
+        return _l2_l1_report(penalty, lam, sigma, n, convention)
+    return _derived_report(penalty, lam, sigma, n, convention, options)
+
+
+def _l2_l1_report(penalty: str, lam: float, sigma: float, n: int | None, convention: str) -> dict:
     conv = get_convention(convention)
     prior = prior_from_penalty(penalty, lam, sigma, n, conv)
     canonical = to_canonical_lam(penalty, lam, n, conv)
@@ -197,6 +272,13 @@ def prior_report(penalty: str, lam: float, sigma: float, n: int | None, conventi
             "weight_decay=wd) decays the bias too, which is the prior b ~ N(0, τ²) (bias normal:τ). Give the bias a "
             "group with weight_decay=0 for the usual flat (unpenalised) bias."
         )
+        log_z = 0.5 * math.log(2 * math.pi * prior.tau**2)
+        statement = ("The squared norm (λ/2)‖w‖² is weight decay: it implies independent Gaussian weights "
+                     "N(0, τ²), τ = σ/√λ. It is convex and smooth; its MAP is ridge regression.")
+    else:
+        log_z = math.log(2 * prior.scale)
+        statement = ("The L1 penalty λ‖w‖₁ implies independent Laplace weights with scale s = σ²/λ. It is convex; "
+                     "its MAP (the lasso) can be exactly 0, the posterior mean and median never are.")
     return {
         "prior": prior.name,
         "params": prior.params,
@@ -207,17 +289,125 @@ def prior_report(penalty: str, lam: float, sigma: float, n: int | None, conventi
         "canonical_lam": canonical,
         "prior_sd": math.sqrt(prior.variance),
         "density": prior.describe(),
+        "log_normaliser": log_z,
+        "log_normaliser_of": "one coordinate",
+        "statement": statement,
+        "convex": True,
         "no_such_option": unsupported,
         "needs_n": needs_n,
     }
 
 
+_DERIVED_TERMS = {"l2-norm": "λ ‖w‖", "group-lasso": "λ Σ_g √p_g ‖w_g‖", "log": "λ Σ log(1 + w_j²/c²)",
+                  "student-t": "λ Σ log(1 + w_j²/c²)"}
+
+
+def _derived_report(penalty: str, lam: float | None, sigma: float, n: int | None, convention: str,
+                    options: dict) -> dict:
+    from .derived_priors import StudentTPrior, general_canonical_lam, general_convention_lam, loss_text
+
+    conv = get_convention(convention)
+    notes: list[str] = []
+    given = {"lam": lam, "convention": conv.name, "sigma": sigma, "n": n, **options}
+    if penalty == "student-t":
+        prior = StudentTPrior(options["df"], options["scale"])
+        canonical = prior.canonical_lam(sigma)
+        lam = general_convention_lam(canonical, n, conv) if not (conv.mean_loss and n is None) else None
+        given["lam"] = lam
+        given["width"] = prior.width
+    else:
+        extra = {"groups": options["groups"]} if "groups" in options else {}
+        extra.update({k: options[k] for k in ("l1_ratio", "d", "width") if k in options})
+        prior = prior_from_penalty(penalty, lam, sigma, n, conv, **extra)
+        canonical = (prior.canonical_lam(sigma) if penalty == "elastic-net" else general_canonical_lam(lam, n, conv))
+    lams, ratios, unsupported, needs_n = {}, {}, [], []
+    for other in CONVENTIONS.values():
+        if penalty == "elastic-net" and not (other.supports("l1") and other.supports("l2")):
+            unsupported.append(other.name)
+        elif other.mean_loss and n is None:
+            needs_n.append(other.name)
+        elif penalty == "elastic-net":
+            alpha, rho = sklearn_elasticnet_params(from_canonical_lam("l1", canonical["l1"], n, other),
+                                                   from_canonical_lam("l2", canonical["l2"], n, other))
+            lams[other.name], ratios[other.name] = alpha, rho
+        else:
+            lams[other.name] = general_convention_lam(canonical, n, other)
+    if penalty == "elastic-net":
+        objective = {c.name: f"{loss_text(c)} + {c.l1_objective.split(' + ', 1)[1]} + "
+                             f"{c.l2_objective.split(' + ', 1)[1]}" for c in CONVENTIONS.values()
+                     if c.supports("l1") and c.supports("l2")}
+    else:
+        objective = {c.name: f"{loss_text(c)} + {_DERIVED_TERMS[penalty]}" for c in CONVENTIONS.values()}
+        notes.append("This penalty is added to the loss by hand (no optimizer option such as weight_decay "
+                     "expresses it): in each convention λ multiplies it as written, and its canonical λ is "
+                     "λ_c/(2κ), κ the factor in front of Σr².")
+    variance = prior.variance
+    prior_sd = (np.sqrt(variance).tolist() if isinstance(variance, np.ndarray)
+                else (math.sqrt(variance) if math.isfinite(variance) else None))
+    report = {
+        "prior": prior.name,
+        "params": prior.params,
+        "lam": lams,
+        "notes": notes,
+        "penalty": penalty,
+        "given": given,
+        "canonical_lam": canonical,
+        "prior_sd": prior_sd,
+        "density": prior.describe(),
+        "log_normaliser": prior.log_normaliser,
+        "log_normaliser_of": "one coordinate" if prior.separable else f"R^{prior.d}",
+        "statement": prior.statement,
+        "convex": bool(prior.convex),
+        "objective": objective,
+        "no_such_option": unsupported,
+        "needs_n": needs_n,
+        "explain": _explain(prior, sigma, canonical),
+    }
+    if penalty == "elastic-net":
+        report["l1_ratio"] = ratios
+    return report
+
+
+def _signed(x: float) -> str:
+    return f"+ {x:.6g}" if x >= 0 else f"− {-x:.6g}"
+
+
+def _explain(prior, sigma: float, canonical) -> list[str]:
+    """The relations and −log p(w) lines of the text output, for a derived prior."""
+    s2 = sigma**2
+    lz = prior.log_normaliser
+    name = prior.name
+    if name == "elastic-net":
+        return [f"s = σ²/λ₁ = {sigma:g}²/{canonical['l1']:.6g} = {prior.scale:.6g},  "
+                f"τ = σ/√λ₂ = {sigma:g}/√{canonical['l2']:.6g} = {prior.tau:.6g}",
+                f"−log p(w) = ‖w‖₁/s + ‖w‖²/(2τ²) + d·log Z = {1 / prior.scale:.6g}·‖w‖₁ + "
+                f"{1 / (2 * prior.tau**2):.6g}·‖w‖² + d·({lz:.6g})",
+                f"log Z = log(τ√(2π)·erfcx(τ/(s√2))) = {lz:.6g} per coordinate (closed form)",
+                "draws: a random sign times N(−τ²/s, τ²) truncated to (0, ∞)"]
+    if name == "l2-norm":
+        return [f"ℓ = σ²/c = {s2:g}/{canonical:.6g} = {prior.scale:.6g}  (c = canonical λ, in ½Σr² + c‖w‖)",
+                f"−log p(w) = ‖w‖/ℓ + log Z = {1 / prior.scale:.6g}·‖w‖ {_signed(lz)}",
+                f"log Z = log(2π^(d/2) Γ(d) ℓ^d / Γ(d/2)) = {lz:.6g} over R^{prior.d} (closed form)",
+                f"draws: ‖w‖ ~ Gamma({prior.d}, scale {prior.scale:.6g}), direction uniform on the sphere"]
+    if name == "group-lasso":
+        return [f"ℓ = σ²/λ = {s2:g}/{canonical:.6g} = {prior.scale:.6g}; group g has scale ℓ/√p_g",
+                f"−log p(w) = Σ_g √p_g ‖w_g‖/ℓ + log Z = {1 / prior.scale:.6g}·Σ_g √p_g ‖w_g‖ {_signed(lz)}",
+                f"log Z = Σ_g log(2π^(p_g/2) Γ(p_g) (ℓ/√p_g)^p_g / Γ(p_g/2)) = {lz:.6g} over R^{prior.d}",
+                "draws: per group, ‖w_g‖ ~ Gamma(p_g, scale ℓ/√p_g), direction uniform"]
+    return [f"ν = 2λ/σ² − 1 = {prior.df:.6g},  s = c/√ν = {prior.width:.6g}/√{prior.df:.6g} = {prior.scale:.6g}  "
+            f"(λ = {canonical:.6g} canonical, c = {prior.width:.6g})",
+            f"−log p(w) = ((ν+1)/2) Σ log(1 + w_j²/(ν s²)) + d·log Z = {(prior.df + 1) / 2:.6g}·Σ log(1 + "
+            f"w_j²/{prior.width**2:.6g}) + d·({lz:.6g})",
+            f"log Z = log(s√(νπ) Γ(ν/2)/Γ((ν+1)/2)) = {lz:.6g} per coordinate"]
+
+
 def _run_prior(args) -> int:
-    report = prior_report(args.penalty, args.lam, args.sigma, args.n, args.convention)
+    report = prior_report(args.penalty, args.lam, args.sigma, args.n, args.convention, l1_ratio=args.l1_ratio,
+                          d=args.d, groups=args.groups, width=args.width, df=args.df, scale=args.scale)
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
         return 0
-    print(_format_prior(report))
+    print(_format_prior(report) if report["penalty"] in ("l2", "l1") else _format_derived(report))
     return 0
 
 
@@ -257,6 +447,63 @@ def _format_prior(r: dict) -> str:
             value = f"— (no {r['penalty'].upper()} option)"
         param = c.param_for(r["penalty"]) if c.supports(r["penalty"]) else ""
         lines.append(f"  {c.name:<20} {param:<20} {value}")
+    return "\n".join(lines)
+
+
+_PENALTY_TITLES = {"elastic-net": "αρ‖w‖₁ + (α(1−ρ)/2)‖w‖² (elastic net)",
+                   "l2-norm": "λ‖w‖ (the unsquared L2 norm, torch.norm(w))",
+                   "group-lasso": "λ Σ_g √p_g ‖w_g‖ (group lasso)",
+                   "log": "λ Σ log(1 + w_j²/c²) (the log penalty)",
+                   "student-t": "λ Σ log(1 + w_j²/c²) (the log penalty of a Student-t prior)"}
+
+
+def _format_derived(r: dict) -> str:
+    import textwrap
+
+    g = r["given"]
+    conv = get_convention(g["convention"])
+    extras = {"l1_ratio": "l1_ratio", "d": "d", "groups": "groups", "width": "c", "df": "ν", "scale": "s"}
+    given = [f"{label} = {g[k]}" if k == "groups" else f"{label} = {g[k]:g}" for k, label in extras.items()
+             if g.get(k) is not None]
+    lam_text = "" if g["lam"] is None else f"{'alpha' if r['penalty'] == 'elastic-net' else 'λ'} = {g['lam']:g}, "
+    n_text = f", n = {g['n']}" if g["n"] is not None else ""
+    canonical = r["canonical_lam"]
+    can_text = (f"λ₁ = {canonical['l1']:.6g} (½Σr² + λ₁‖w‖₁ + (λ₂/2)‖w‖²), λ₂ = {canonical['l2']:.6g}"
+                if isinstance(canonical, dict) else f"{canonical:.6g}")
+    sd = r["prior_sd"]
+    sd_text = ("infinite (ν ≤ 2)" if sd is None else ", ".join(f"{v:.6g}" for v in dict.fromkeys(sd))
+               if isinstance(sd, list) else f"{sd:.6g}")
+    lines = [
+        f"Penalty {_PENALTY_TITLES[r['penalty']]}, {lam_text}{', '.join(given)} in convention {conv.name}{n_text}, "
+        f"noise sd σ = {g['sigma']:g}",
+        f"  objective: {r['objective'].get(conv.name, '')}",
+        f"  loss scaled as in: {conv.source}",
+        f"  canonical λ: {can_text}",
+        "",
+        f"Implied prior: {r['density']}",
+        *(f"  {line}" for line in r["explain"]),
+        f"  prior sd of each weight: {sd_text}",
+        f"  convex: {'yes' if r['convex'] else 'no (the MAP need not be unique)'}",
+        "",
+        *textwrap.wrap(r["statement"], 110),
+        *(line for note in r["notes"] for line in textwrap.wrap(note, 110, initial_indent="  note: ",
+                                                               subsequent_indent="        ")),
+        "",
+        "The same penalty in every convention:",
+    ]
+    if r["penalty"] == "elastic-net":
+        lines.append(f"  {'convention':<20} {'alpha':>12} {'l1_ratio':>10}   objective")
+    else:
+        lines.append(f"  {'convention':<20} {'λ':>12}   objective")
+    for c in CONVENTIONS.values():
+        if c.name in r["lam"]:
+            mark = "   ← given" if c.name == conv.name else ""
+            ratio = f" {r['l1_ratio'][c.name]:>10.6g}" if r["penalty"] == "elastic-net" else ""
+            lines.append(f"  {c.name:<20} {r['lam'][c.name]:>12.6g}{ratio}   {r['objective'][c.name]}{mark}")
+        elif c.name in r["needs_n"]:
+            lines.append(f"  {c.name:<20} depends on n: pass --n")
+        else:
+            lines.append(f"  {c.name:<20} — (no L1 and L2 options together)")
     return "\n".join(lines)
 
 

@@ -18,6 +18,7 @@ import pyro
 import torch
 from pyro import distributions as dist
 
+from .derived_priors import DerivedPrior
 from .errors import SpecError
 from .priors import (
     Bias,
@@ -50,8 +51,11 @@ class LinearRegressionModel:
     ----------
     prior
         Prior on w: :class:`~bayesreg.priors.Gaussian`, :class:`~bayesreg.priors.Laplace` or
-        :class:`~bayesreg.priors.ConjugateGaussian` (``w | σ ~ N(0, σ²/λ)``), or a
-        :class:`~bayesreg.priors.HierarchicalPrior` (the scale τ gets a prior: site ``tau``).
+        :class:`~bayesreg.priors.ConjugateGaussian` (``w | σ ~ N(0, σ²/λ)``), a
+        :class:`~bayesreg.priors.HierarchicalPrior` (the scale τ gets a prior: site ``tau``), or any prior a
+        penalty implies (:mod:`bayesreg.derived_priors`: elastic net, l2-norm, group lasso, Student-t, a custom
+        φ), which enters through its normalised ``log_prob``. A radial or group prior must have as many
+        weights as X has columns.
     sigma
         The noise sd as a number (fixed), or a prior on σ: a :class:`~bayesreg.priors.SigmaPrior` or its
         string (``"halfnormal:1"``, ``"halfcauchy:1"``, ``"invgamma:2,1"``).
@@ -69,9 +73,9 @@ class LinearRegressionModel:
     """
 
     def __init__(self, prior: WeightPrior, sigma: float | str | SigmaPrior = 1.0, bias: str | Bias = "flat"):
-        if not isinstance(prior, (Gaussian, Laplace, ConjugateGaussian, HierarchicalPrior)):
-            raise SpecError("prior must be Gaussian, Laplace, ConjugateGaussian or HierarchicalPrior, "
-                            f"got {type(prior).__name__}")
+        if not isinstance(prior, (Gaussian, Laplace, ConjugateGaussian, HierarchicalPrior, DerivedPrior)):
+            raise SpecError("prior must be Gaussian, Laplace, ConjugateGaussian, HierarchicalPrior or a derived "
+                            f"prior (bayesreg.derived_priors), got {type(prior).__name__}")
         self.prior = prior
         self.bias = parse_bias(bias)
         if isinstance(sigma, (SigmaPrior, str)):

@@ -264,18 +264,33 @@ class Penalty:
         return self.lam
 
 
-def prior_from_penalty(penalty: str, lam: float, sigma: float, n: int | None = None,
-                       convention: str | Convention = CANONICAL) -> Gaussian | Laplace:
+def prior_from_penalty(penalty, lam: float, sigma: float, n: int | None = None,
+                       convention: str | Convention = CANONICAL, **options):
     """The prior on w that a penalty implies, at noise standard deviation ``sigma``.
 
     The penalised objective, divided to canonical form ``½Σr² + pen(w)``, is σ² times the negative log
     posterior of ``y ~ N(Xw + b, σ²)`` with ``p(w) ∝ exp(−pen(w)/σ²)``. Hence ``"l2"`` → ``Gaussian(τ)`` with
-    τ = σ/√λ, and ``"l1"`` → ``Laplace(s)`` with s = σ²/λ (λ canonical).
+    τ = σ/√λ, and ``"l1"`` → ``Laplace(s)`` with s = σ²/λ (λ canonical). The other penalties give the priors of
+    :mod:`bayesreg.derived_priors`:
+
+    * ``"elastic-net"`` (``l1_ratio=ρ``; ``lam`` is scikit-learn's ``alpha``: L1 strength αρ, L2 strength
+      α(1−ρ) in the convention) → :class:`~bayesreg.derived_priors.ElasticNetPrior`;
+    * ``"l2-norm"``, the unsquared ``λ‖w‖`` of ``torch.norm(w)`` (``d=`` the number of weights) →
+      :class:`~bayesreg.derived_priors.L2NormPrior`, a radial prior: not weight decay;
+    * ``"group-lasso"``, ``λ Σ_g √p_g ‖w_g‖`` (``groups=`` the group sizes) →
+      :class:`~bayesreg.derived_priors.GroupLassoPrior`;
+    * ``"log"`` (alias ``"student-t"``), ``λ Σ log(1 + w_j²/c²)`` (``width=c``) →
+      :class:`~bayesreg.derived_priors.StudentTPrior`, ν = 2λ/σ² − 1;
+    * a callable φ, the separable penalty ``λ Σ φ(w_j)`` (``convex=``, ``torch_phi=``, ``label=``) →
+      :class:`~bayesreg.derived_priors.SeparablePrior`, normalised numerically.
+
+    A penalty added by hand to a library's loss (all but l2, l1 and the elastic net) has canonical strength
+    λ_c/(2κ(n)), κ(n) the convention's loss scale (:func:`~bayesreg.derived_priors.general_canonical_lam`).
 
     Parameters
     ----------
     penalty
-        ``"l2"`` (squared norm, weight decay) or ``"l1"``.
+        ``"l2"`` (squared norm, weight decay), ``"l1"``, one of the names above, or a callable φ.
     lam
         The penalty's strength in ``convention`` (``alpha``, ``weight_decay``, ``lambd``...).
     sigma
@@ -284,11 +299,14 @@ def prior_from_penalty(penalty: str, lam: float, sigma: float, n: int | None = N
         Number of training rows; needed by conventions with a mean loss.
     convention
         A preset name from :data:`bayesreg.conventions.CONVENTIONS` or a :class:`Convention`.
+    **options
+        ``l1_ratio``, ``d``, ``groups``, ``width``, ``convex``, ``torch_phi``, ``label``, as above.
 
     Raises
     ------
     ImproperPriorError
-        ``lam == 0``: the implied density is flat and improper.
+        ``lam == 0``: the implied density is flat and improper; also a penalty that grows too slowly for
+        ``exp(−pen/σ²)`` to be integrable (a log penalty with λ ≤ σ²/2, a bounded φ).
     NoPriorError
         ``lam < 0``: ``exp(+|λ| pen(w))`` cannot be normalised; no prior exists.
 
@@ -298,7 +316,18 @@ def prior_from_penalty(penalty: str, lam: float, sigma: float, n: int | None = N
 
     >>> prior_from_penalty("l2", 3, sigma=0.01, n=20, convention="d2l").tau  # = 0.01/√60
     0.0012909944487358056
+
+    scikit-learn's ``ElasticNet(alpha=0.1, l1_ratio=0.5)`` on 100 rows, σ = 1: λ₁ = λ₂ = 5 (canonical)
+
+    >>> prior_from_penalty("elastic-net", 0.1, sigma=1.0, n=100, convention="sklearn_elasticnet", l1_ratio=0.5)
+    ElasticNetPrior(scale=0.2, tau=0.4472135954999579)
     """
+    if callable(penalty) or penalty not in _PRIOR_OF_PENALTY:
+        from .derived_priors import derived_prior_from_penalty
+
+        return derived_prior_from_penalty(penalty, lam, sigma, n, convention, **options)
+    if options:
+        raise SpecError(f"the {penalty} penalty takes no options, got {', '.join(sorted(options))}")
     conv = get_convention(convention)
     canonical = to_canonical_lam(penalty, lam, n, conv)
     sigma = positive(sigma, "sigma (the noise standard deviation)")
