@@ -13,6 +13,13 @@ __version__ = "0.1.0"
 
 from .conventions import CONVENTIONS, Convention, get_convention  # noqa: E402
 from .data import Dataset, from_arrays, load_d2l, load_dataset, load_diabetes, load_file  # noqa: E402
+from .derived_priors import (  # noqa: E402
+    ElasticNetPrior,
+    GroupLassoPrior,
+    L2NormPrior,
+    SeparablePrior,
+    StudentTPrior,
+)
 from .errors import (  # noqa: E402
     BayesregError,
     ConventionError,
@@ -40,6 +47,9 @@ _LAZY = {  # Pyro, torch and scikit-learn take seconds to import: load them when
     "BayesianLinearRegression": ("estimator", "BayesianLinearRegression"),
     "fit": ("fit", "fit"),
     "health": ("diagnostics", "health"),
+    "derived_map": ("solvers.derived_map", "derived_map"),
+    "multioutput_posterior": ("multioutput", "multioutput_posterior"),
+    "multioutput_map": ("multioutput", "multioutput_map"),
 }
 
 
@@ -60,5 +70,7 @@ __all__ = [
     "LinearRegressionModel", "BayesianLinearRegression", "fit", "health",
     "Bias", "ConjugateGaussian", "Gaussian", "HierarchicalPrior", "Laplace", "Penalty", "SigmaPrior",
     "penalty_from_prior", "prior_from_penalty",
+    "ElasticNetPrior", "GroupLassoPrior", "L2NormPrior", "SeparablePrior", "StudentTPrior",
+    "derived_map", "multioutput_posterior", "multioutput_map",
     "SufficientStats",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 
 import numpy as np
@@ -216,6 +217,9 @@ def main(argv: list[str] | None = None) -> int:
     except BayesregError as exc:
         print(f"bayesreg {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `bayesreg prior ... | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 # ------------------------------------------------------------------------------------------------ prior

@@ -155,3 +155,14 @@ def test_prior_help_lists_the_new_penalties():
     res = subprocess.run([sys.executable, "-m", "bayesreg", "prior", "--help"], capture_output=True, text=True,
                          check=True)
     assert "bayesreg prior l2-norm" in res.stdout and "elastic-net" in res.stdout and "--groups" in res.stdout
+
+
+def test_output_into_a_closed_pipe_is_quiet():
+    """`bayesreg prior ... | head`: the reader has gone; exit without a traceback."""
+    import subprocess
+    import sys
+
+    code = ("import os, sys; r, w = os.pipe(); os.close(r); os.dup2(w, 1); from bayesreg.cli import main; "
+            "sys.exit(main(['prior', 'l2', '--lam', '3', '--sigma', '0.01', '--n', '20', '--convention', 'd2l']))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
+    assert done.returncode == 1 and done.stderr == b""
