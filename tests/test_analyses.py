@@ -1,19 +1,9 @@
 """The analyses scripts of the chapter and MAP studies run end to end, and their headline numbers hold."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
-
-ANALYSES = Path(__file__).resolve().parent.parent / "analyses"
-
-
-def load(name):
-    spec = importlib.util.spec_from_file_location(name, ANALYSES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from scripts import load_script as load
 
 
 def test_every_study_has_a_script_with_main_and_a_docstring():
