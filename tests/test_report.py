@@ -97,3 +97,11 @@ def test_check_constructors():
     assert Check.close("c", 1.05, 1.0, 0.1).passed and not Check.close("c", 1.2, 1.0, 0.1).passed
     assert Check.at_least("c", 0.9, 0.8).passed and not Check.at_least("c", float("nan"), 0.8).passed
     assert Check.at_most("c", float("inf"), 1.0).to_dict()["value"] == "inf"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_full_report_passes_every_check(tmp_path, seed):
+    """What `make report` runs (no --quick), over seeds: a check that fails on some seed is a defect."""
+    assert main(["report", "--seed", str(seed), "--out", str(tmp_path / "report")]) == 0
+    assert json.loads((tmp_path / "report" / "summary.json").read_text())["all_pass"] is True

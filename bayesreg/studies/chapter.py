@@ -50,13 +50,13 @@ def run(*, seed: int = 0, quick: bool = False, progress=quiet) -> StudyResult:
     sgd_grid = np.logspace(-2, 2, 9 if quick else 17)
     sgd = sgd_sweep(problem, sgd_grid, seed)
     progress("prior draws: polynomial functions and the d2l data")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng([seed, 1])  # not load_d2l's stream, which drew X from default_rng(seed)
     xs = np.linspace(-3, 3, 201)
     draws = {tau: rng.normal(0.0, tau, size=(PRIOR_DRAWS // (4 if quick else 1), POLY_DEGREE)) for tau in PRIOR_TAUS}
     signal = {"chapter": implied[CONVENTION]["tau"], "truth": float(problem.true_w[0])}
-    w_draws = {k: rng.normal(0.0, tau, size=(500 if quick else 2000, train.d)) for k, tau in signal.items()}
+    predictive = {k: prior_predictive(problem, tau, 500 if quick else 2000, seed) for k, tau in signal.items()}
 
-    checks = _checks(problem, sweep, grid, draws, xs, w_draws, signal)
+    checks = _checks(problem, sweep, grid, predictive, signal)
     chapter_at = {k: float(np.interp(math.log(CHAPTER_LAM), np.log(grid), sweep[k]))
                   for k in ("train_loss", "test_loss", "w_norm")}
     best = int(np.argmin(sweep["test_loss"]))
@@ -73,7 +73,7 @@ def run(*, seed: int = 0, quick: bool = False, progress=quiet) -> StudyResult:
         "baseline_test_loss": float(np.mean(0.5 * (test.y - train.y.mean()) ** 2)),
     }
     sections = [_prior_section(implied, truth_lam, problem), _sweep_section(grid, sweep, sgd_grid, sgd, summary),
-                _simplest_section(draws, xs, w_draws, signal, problem)]
+                _simplest_section(draws, xs, predictive, signal, problem)]
     return StudyResult("chapter", "The weight-decay chapter, read the Bayesian way", __doc__.split("\n\n")[1],
                        sections, checks, summary)
 
@@ -117,6 +117,23 @@ def sgd_sweep(problem, grid, seed: int) -> dict:
     return {k: np.array(v) for k, v in out.items()}
 
 
+def prior_predictive(problem, tau: float, num: int, seed: int) -> dict:
+    """Draws of w and of y on the d2l test inputs from the package's Pyro model (prior N(0, τ²), σ known, no bias).
+
+    ``pyro.infer.Predictive`` without data samples the prior predictive: w from the prior, then y | w.
+    """
+    import pyro
+    from pyro.infer import Predictive
+
+    from ..models import LinearRegressionModel
+    from ..priors import Gaussian
+
+    model = LinearRegressionModel(Gaussian(tau), sigma=problem.noise_sd, bias="none")
+    pyro.set_rng_seed(seed)
+    draws = Predictive(model, num_samples=num, return_sites=["w", "y"])(problem.test.X)
+    return {k: v.detach().numpy().reshape(num, -1) for k, v in draws.items()}
+
+
 def poly_features(x, degree: int = POLY_DEGREE) -> np.ndarray:
     """The chapter family's polynomial features x^k / k!, k = 1..degree (§3.6 of the book uses them)."""
     x = np.asarray(x, dtype=float)[:, None]
@@ -126,7 +143,7 @@ def poly_features(x, degree: int = POLY_DEGREE) -> np.ndarray:
 
 # ----------------------------------------------------------------------------------------------- checks
 
-def _checks(problem, sweep, grid, draws, xs, w_draws, signal) -> list[Check]:
+def _checks(problem, sweep, grid, predictive, signal) -> list[Check]:
     from scipy.optimize import minimize
     from sklearn.linear_model import Ridge
 
@@ -156,20 +173,22 @@ def _checks(problem, sweep, grid, draws, xs, w_draws, signal) -> list[Check]:
                                 "scipy.optimize.minimize on mean ½r² + (λ/2)‖w‖², max|Δw|/max|w|"))
 
     tau = signal["chapter"]
-    w = w_draws["chapter"][0]
+    w = predictive["chapter"]["w"][0]
     ours = prior_from_penalty("l2", CHAPTER_LAM, problem.noise_sd, n, CONVENTION).neg_log_density(w)
     checks.append(Check.at_most("−log p(w) of the implied prior = SciPy's normal density",
                                 abs(ours + stats.norm(0, tau).logpdf(w).sum()) / abs(ours), DENSITY_VS_SCIPY,
                                 "scipy.stats.norm.logpdf summed over the 200 weights, relative"))
 
-    # Prior predictive: f(x) = xᵀw has sd τ‖x‖; the sample sd of N draws has standard error ≈ sd/√(2N).
+    # Prior predictive of the Pyro model: y = xᵀw + ε has sd √(τ²‖x‖² + σ²); a sample sd of N normal draws has
+    # standard error ≈ sd/√(2N).
     x = problem.test.X[0]
-    for key, ws in w_draws.items():
-        f = ws @ x
-        expected = signal[key] * np.linalg.norm(x)
-        checks.append(Check.close(f"prior draws of xᵀw have sd τ‖x‖ ({key} prior)", float(f.std(ddof=1) / expected),
-                                  1.0, 4 / math.sqrt(2 * len(f)), "ratio to the closed form; tolerance 4 Monte "
-                                  "Carlo standard errors of a sample sd"))
+    for key, draws in predictive.items():
+        y0 = draws["y"][:, 0]
+        expected = math.sqrt(signal[key] ** 2 * (x @ x) + problem.noise_sd**2)
+        checks.append(Check.close(f"Pyro model's prior predictive of y has sd √(τ²‖x‖² + σ²) ({key} prior)",
+                                  float(y0.std(ddof=1) / expected), 1.0, 4 / math.sqrt(2 * len(y0)),
+                                  "ratio to the closed form at the first test row; tolerance 4 Monte Carlo "
+                                  "standard errors of a sample sd"))
     return checks
 
 
@@ -243,7 +262,7 @@ weight decay helps the run because it shrinks those directions, (1 − lr·λ) p
                                 "against λ, with the norm of the true weights.")])
 
 
-def _simplest_section(draws, xs, w_draws, signal, problem) -> Section:
+def _simplest_section(draws, xs, predictive, signal, problem) -> Section:
     fig, axes = new_figure(3, width=5.2, height=4.3)
     features = poly_features(xs)
     ax = axes[0]
@@ -276,8 +295,8 @@ def _simplest_section(draws, xs, w_draws, signal, problem) -> Section:
     X = problem.test.X
     true_signal = X @ problem.true_w
     bins = np.linspace(-0.6, 0.6, 61)
-    for i, (key, ws) in enumerate(w_draws.items()):
-        f = (ws[:50] @ X.T).ravel()
+    for i, (key, pred) in enumerate(predictive.items()):
+        f = (pred["w"][:50] @ X.T).ravel()
         label = (f"prior of λ = 3: τ = {signal[key]:.4f}" if key == "chapter"
                  else f"prior with τ = {signal[key]:g}")
         ax.hist(f, bins=bins, density=True, histtype="step", lw=1.8, color=f"C{i}", label=label)
