@@ -11,6 +11,7 @@ import sys
 import numpy as np
 
 from . import __version__
+from .argparsing import Parser
 from .conventions import (
     CONVENTIONS,
     from_canonical_lam,
@@ -65,7 +66,7 @@ A penalty you add to a library's loss by hand (l2-norm, group-lasso, log) scales
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="bayesreg",
         description="Weight decay read the Bayesian way: the prior your regularizer assumes, "
                     "and the posterior it hides.",

@@ -195,7 +195,8 @@ def fit_figures(idata, map_point: dict | None = None) -> dict:
     if "sample_stats" in idata.groups() and "energy" in idata.sample_stats:
         figs["energy"] = np.ravel(az.plot_energy(idata))[0].figure
     if "posterior_predictive" in idata.groups():
-        ax = np.ravel(az.plot_ppc(idata, num_pp_samples=100, random_seed=0))[0]
+        total = idata.posterior_predictive.sizes["chain"] * idata.posterior_predictive.sizes["draw"]
+        ax = np.ravel(az.plot_ppc(idata, num_pp_samples=min(100, total), random_seed=0))[0]
         ax.set_title("Posterior predictive check: y")
         figs["ppc"] = ax.figure
     return figs

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from .argparsing import Parser
 from .outputs import output_directory, write_atomic, write_json
 from .studies import STUDIES
 from .studies.base import StudyResult
@@ -298,7 +299,7 @@ def study_main(module, argv: list[str] | None = None, *, description: str | None
     from .errors import BayesregError
 
     name = module.__name__.rsplit(".", 1)[-1]
-    parser = argparse.ArgumentParser(prog=f"analyses/{name}.py", description=description,
+    parser = Parser(prog=f"analyses/{name}.py", description=description,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_common(parser, f"out/{name}")
     args = parser.parse_args(argv)

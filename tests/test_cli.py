@@ -166,3 +166,18 @@ def test_output_into_a_closed_pipe_is_quiet():
             "sys.exit(main(['prior', 'l2', '--lam', '3', '--sigma', '0.01', '--n', '20', '--convention', 'd2l']))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
     assert done.returncode == 1 and done.stderr == b""
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["fit", "--data", "diabetes", "--prior", "foo", "--tau", "1", "--sigma", "1"], "invalid choice: 'foo'"),
+    (["fit", "--data", "diabetes", "--prior", "gaussian", "--tau", "1", "--sigma", "1", "--method", "x"],
+     "--method"),
+    (["nonsense"], "invalid choice"),
+    (["report", "--only", "x"], "--only"),
+])
+def test_usage_errors_are_one_line_with_the_help_hint(argv, fragment, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and fragment in err and "--help" in err
+    assert err.count("\n") == 1 and "usage:" not in err
