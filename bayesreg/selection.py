@@ -533,7 +533,7 @@ def log_marginal_lambda(data, lams, y=None, *, sigma: float | None = None, sigma
                         bias: str = "flat") -> np.ndarray:
     r"""log p(y | λ) at each canonical λ: σ known, or σ integrated out in the conjugate (NIG) form.
 
-    σ known: :math:`\log p(y \mid \tau = \sigma/\sqrt\lambda, \sigma)` (:func:`gaussian_posterior`).
+    σ known: :math:`\log p(y \mid \tau = \sigma/\sqrt\lambda, \sigma)`, the σ-known :func:`evidence_curve`.
     σ unknown: with :math:`w \mid \sigma \sim N(0, \sigma^2/\lambda\, I)` and :math:`\sigma^2 \sim
     \mathrm{InvGamma}(a_0, b_0)` (``sigma_prior``, default :func:`default_sigma_prior`),
 
@@ -544,13 +544,11 @@ def log_marginal_lambda(data, lams, y=None, *, sigma: float | None = None, sigma
     """
     lams = _check_lams(lams)
     bias = _check_bias(bias)
-    stats, _ = _evidence_data(data, y)
     if sigma is not None:
         if sigma_prior is not None:
             raise SpecError("give sigma (known noise sd) or sigma_prior (σ unknown), not both")
-        sigma = positive(sigma, "sigma (the noise standard deviation)")
-        return np.array([gaussian_posterior(stats, prior=Gaussian(sigma / math.sqrt(lam)), sigma=sigma,
-                                            bias=bias).log_evidence for lam in lams])
+        return evidence_curve(data, lams, y, sigma=sigma, bias=bias).log_evidence
+    stats, _ = _evidence_data(data, y)
     sp = parse_sigma_prior(sigma_prior if sigma_prior is not None else default_sigma_prior(stats))
     return np.array([nig_posterior(stats, prior=ConjugateGaussian(float(lam)), sigma_prior=sp, bias=bias).log_evidence
                      for lam in lams])

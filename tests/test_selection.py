@@ -4,7 +4,8 @@
   a generic optimiser of SciPy's multivariate normal log density;
 * K-fold CV against GridSearchCV(Ridge), the validation curve against Ridge;
 * the σ-integrated (NIG) evidence against quadrature over σ² of the σ-known evidence;
-* the hyperprior's mode against the maximiser of the same marginal.
+* the hyperprior's mode against the maximiser of the same marginal;
+* the profiled σ̂(λ) against Fisher's identity for σ at fixed λ, with moments from the full posterior.
 """
 
 import math
@@ -19,6 +20,8 @@ from bayesreg import selection as sel
 from bayesreg.data import from_arrays, load_d2l, load_diabetes
 from bayesreg.errors import DataError, SpecError
 from bayesreg.infer.conjugate import gaussian_posterior
+from bayesreg.solvers import PenalizedLeastSquares
+from bayesreg.solvers.closed_form import ridge
 from bayesreg.suffstats import SufficientStats
 
 
@@ -146,6 +149,36 @@ def test_sigma_known_curve_on_d2l_is_gaussian_posterior_evidence():
     direct = [gaussian_posterior(train, prior=0.01 / math.sqrt(v), sigma=0.01).log_evidence for v in lams]
     np.testing.assert_allclose(curve.log_evidence, direct, rtol=0, atol=1e-8)
     assert np.all(curve.sigma == 0.01) and curve.sigma_known
+
+
+@pytest.mark.parametrize("bias, n_eff", [("flat", lambda n: n - 1), ("none", lambda n: n)])
+@pytest.mark.parametrize("n, d", [(30, 4), (8, 15)])
+def test_profiled_sigma_is_the_noise_variance_fixed_point(bias, n_eff, n, d):
+    """At fixed λ, Fisher's identity for ∂/∂σ of log p(y | τ = σ/√λ, σ): (n + d)σ² = E[‖r‖² + λ‖w‖² | y],
+    moments from the full posterior; the closed form σ̂² = 2J/n' must satisfy it (n' = n − 1 with a flat bias)."""
+    X, y = small_problem(n, d, seed=n * d)
+    for lam in (0.05, 1.0, 40.0):
+        s = float(sel.evidence_curve(X, [lam], y, bias=bias).sigma[0])
+        post = gaussian_posterior(X, y, prior=s / math.sqrt(lam), sigma=s, bias=bias)
+        Z = np.column_stack([X, np.ones(n)]) if bias == "flat" else X
+        r = y - Z @ post.mean
+        er2 = r @ r + np.sum((Z @ post.cov) * Z)
+        ew2 = post.mean[:d] @ post.mean[:d] + np.trace(post.cov[:d, :d])
+        assert (n + d) * s**2 == pytest.approx(er2 + lam * ew2, rel=1e-10)
+        w = ridge(X, y, PenalizedLeastSquares(l2=lam, bias=bias))
+        res = y - X @ w.w - (w.b or 0.0)
+        assert s**2 == pytest.approx((res @ res + lam * w.w @ w.w) / n_eff(n), rel=1e-10)
+
+
+def test_sigma_known_marginal_is_the_evidence_curve():
+    """log_marginal_lambda with σ known is the σ-known evidence curve (one code path), which on d > n data is
+    the full (d + 1)-parameter evidence."""
+    X, y = small_problem(8, 15, seed=6)
+    lams = np.array([0.1, 2.0, 50.0])
+    ours = sel.log_marginal_lambda(X, lams, y, sigma=0.4)
+    np.testing.assert_array_equal(ours, sel.evidence_curve(X, lams, y, sigma=0.4).log_evidence)
+    full = [gaussian_posterior(X, y, prior=0.4 / math.sqrt(v), sigma=0.4).log_evidence for v in lams]
+    np.testing.assert_allclose(ours, full, rtol=0, atol=1e-9)
 
 
 def test_sufficient_statistics_give_the_same_evidence(diabetes):
