@@ -18,6 +18,7 @@ import numpy as np
 from scipy import stats as sps
 
 from ..data import load_diabetes
+from ..diagnostics import health
 from ..infer.gibbs import gibbs_lasso
 from ..infer.idata import import_arviz
 from ..priors import Laplace
@@ -26,17 +27,23 @@ from ..solvers.proximal import coordinate_descent
 from ..suffstats import SufficientStats
 from .base import Check, Section, StudyResult, Table, new_figure, one_blas_thread, quiet
 from .base import Figure as StudyFigure
-from .posterior_vs_point import diabetes_sigma
+from .common import CREDIBLE_MASS, diabetes_sigma, public
 
-__all__ = ["run", "PROB", "SCALE_PRIOR", "SIGMA_PRIOR", "posterior_summary", "importance_mean"]
+__all__ = ["run", "SCALE_PRIOR", "SIGMA_PRIOR", "posterior_summary", "importance_mean"]
 
-PROB = 0.94
 SCALE_PRIOR = (1.0, 1.0)      # 1/s² ~ Gamma(shape 1, rate 1): flat over the 1/s² the data allow (~1e-5 … 1e-3)
 SIGMA_PRIOR = "invgamma:1,1"  # σ² ~ InvGamma(1, 1): vague next to 442 rows
 CHAINS, WARMUP = 4, 500
 HIER_DRAWS = 4000             # per chain with s and σ random: s mixes slowest (ESS ≈ 1/4 of the draws)
-PATH_CHAINS, PATH_DRAWS = 4, 3000  # along λ₁ mixing slows where the prior is about to kill bmi or s5 (λ₁ ≈ 400–800):
-                                   # long chains there (8 × 1500 gave R-hat up to 1.016, 4 × 3000 at most 1.006)
+# Along λ₁, split R-hat − 1 is about τ_int/draws (τ_int the integrated autocorrelation time), so the draws per λ₁
+# follow the mixing. It is slowest where the lasso keeps only 1 to SLOW_KEPT weights (λ₁ ≈ 350–950: bmi, bp, s5
+# about to be set to 0): their posteriors press on the Laplace cusp, where a small w draws a small latent variance
+# and the next w stays small. There bulk ESS falls to ~1/19 of the draws (4 × 3000 gave R-hat up to 1.0152 at
+# λ₁ = 750); elsewhere it stays above ~1/9. Hence PATH_DRAWS per chain, SLOW_FACTOR times as many in the slow
+# range, in quick mode too (fewer λ₁ there, not shorter chains: 4 × 1500 gave R-hat up to 1.008 at λ₁ = 278).
+# Worst path R-hat over seeds 0–9: full 1.0042, quick 1.0050 (0–19: 1.0050); limit RHAT_MAX = 1.01. Before, with
+# 4 × 3000 everywhere (quick 4 × 1500), it reached 1.0117 (full, seed 5).
+PATH_CHAINS, PATH_DRAWS, SLOW_FACTOR, SLOW_KEPT = 4, 3000, 4, 3
 EXACT_VS_SKLEARN = 1e-8       # coordinate descent and scikit-learn, both run to a duality gap far below this
 RHAT_MAX = 1.01               # Vehtari et al. (2021)
 ESS_MIN = 400                 # bulk and tail, 100 per chain
@@ -61,13 +68,12 @@ def run(*, seed: int = 0, quick: bool = False, progress=quiet) -> StudyResult:
     progress("the shrinkage paths over λ₁")
     lam_max = float(np.max(np.abs(SufficientStats.from_arrays(data.X, data.y).sxy)))
     paths = shrinkage_paths(data, sigma, np.logspace(0, math.log10(1.6 * lam_max), 40 if quick else 90),
-                            np.logspace(0.5, math.log10(1.3 * lam_max), 5 if quick else 12), seed + 2,
-                            draws=PATH_DRAWS // 2 if quick else PATH_DRAWS)
+                            np.logspace(0.5, math.log10(1.3 * lam_max), 5 if quick else 12), seed + 2)
     paths["lam1_max"] = lam_max
 
     checks = _checks(data, fixed, paths, hier)
-    summary = {"prob": PROB, "sigma": sigma, "hierarchical": _public(hier), "fixed": _public(fixed),
-               "paths": _public(paths)}
+    summary = {"prob": CREDIBLE_MASS, "sigma": sigma, "hierarchical": public(hier), "fixed": public(fixed),
+               "paths": public(paths)}
     sections = [_fixed_section(fixed, hier), _paths_section(paths, hier), _hier_section(hier, paths)]
     return StudyResult("bayesian_lasso", "The Bayesian lasso on diabetes", __doc__.split("\n\n")[1], sections,
                        checks, summary, seconds=time.perf_counter() - start)
@@ -80,21 +86,26 @@ def lasso(data, lam1: float, w0=None):
     return coordinate_descent(data.X, data.y, PenalizedLeastSquares(l1=lam1), w0=w0)
 
 
-def _diagnostics(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Rank-normalised split R-hat, bulk and tail ESS and the MCSE of the mean, per coordinate, for draws
-    shaped (chain, draw) or (chain, draw, k)."""
+def _worst(post, idata=None) -> dict[str, float]:
+    """The worst rank-normalised split R-hat and bulk and tail ESS over every parameter (:func:`health`)."""
+    m = health(post, idata, rhat_max=RHAT_MAX, ess_per_chain=ESS_MIN / CHAINS).metrics
+    return {"max_r_hat": m["max_rhat"], "min_ess_bulk": m["min_ess_bulk"], "min_ess_tail": m["min_ess_tail"]}
+
+
+def _per_parameter(idata, names) -> dict[str, dict[str, np.ndarray]]:
+    """R-hat, bulk and tail ESS and the MCSE of the mean per coordinate of the variables ``names`` (for tables)."""
     az = import_arviz()
-    ds = az.convert_to_dataset({name: x for name, x in values.items()})
+    ds = idata.posterior[list(names)]
     results = {"r_hat": az.rhat(ds), "ess_bulk": az.ess(ds, method="bulk"), "ess_tail": az.ess(ds, method="tail"),
                "mcse_mean": az.mcse(ds, method="mean")}
     return {name: {key: np.atleast_1d(np.asarray(res[name].values, dtype=np.float64)) for key, res in results.items()}
-            for name in values}
+            for name in names}
 
 
 def posterior_summary(w: np.ndarray) -> dict[str, np.ndarray]:
-    """Mean, median, equal-tailed PROB interval and P(w_j > 0) of draws (chain, draw, d)."""
+    """Mean, median, equal-tailed CREDIBLE_MASS interval and P(w_j > 0) of draws (chain, draw, d)."""
     flat = w.reshape(-1, w.shape[-1])
-    alpha = (1 - PROB) / 2
+    alpha = (1 - CREDIBLE_MASS) / 2
     return {"mean": flat.mean(axis=0), "sd": flat.std(axis=0, ddof=1), "median": np.median(flat, axis=0),
             "lo": np.quantile(flat, alpha, axis=0), "hi": np.quantile(flat, 1 - alpha, axis=0),
             "p_positive": np.mean(flat > 0, axis=0), "exact_zeros": int(np.sum(flat == 0))}
@@ -127,7 +138,8 @@ def at_fixed_lam1(data, sigma: float, lam1: float, seed: int, draws: int, is_dra
     post = gibbs_lasso(data, scale=Laplace(scale), sigma=sigma, chains=CHAINS, draws=draws, warmup=WARMUP, seed=seed)
     w = post.draws["w"]
     summ = posterior_summary(w)
-    diag = _diagnostics({"w": w, "b": post.draws["b"]})
+    idata = post.to_inference_data()
+    diag = _per_parameter(idata, ["w"])
     flat = w.reshape(-1, w.shape[-1])
     rng = np.random.default_rng([seed, 7])
     is_mean, is_se, is_ess = importance_mean(SufficientStats.from_arrays(data.X, data.y), sigma, scale,
@@ -146,9 +158,7 @@ def at_fixed_lam1(data, sigma: float, lam1: float, seed: int, draws: int, is_dra
         "abs_median_where_map_zero": np.abs(summ["median"][zero]).tolist(),
         "r_hat": diag["w"]["r_hat"].tolist(), "ess_bulk": diag["w"]["ess_bulk"].tolist(),
         "ess_tail": diag["w"]["ess_tail"].tolist(), "mcse_mean": diag["w"]["mcse_mean"].tolist(),
-        "max_r_hat": float(max(diag["w"]["r_hat"].max(), diag["b"]["r_hat"].max())),
-        "min_ess_bulk": float(min(diag["w"]["ess_bulk"].min(), diag["b"]["ess_bulk"].min())),
-        "min_ess_tail": float(min(diag["w"]["ess_tail"].min(), diag["b"]["ess_tail"].min())),
+        **_worst(post, idata),
         "importance": {"draws": is_draws, "ess": is_ess, "mean": is_mean.tolist(), "se": is_se.tolist(),
                        "max_abs_z": float(np.max(np.abs(z)))},
         "_w": w, "_data": data, "_map": res,
@@ -156,35 +166,39 @@ def at_fixed_lam1(data, sigma: float, lam1: float, seed: int, draws: int, is_dra
 
 
 def shrinkage_paths(data, sigma: float, lams_map, lams_gibbs, seed: int, draws: int = PATH_DRAWS) -> dict:
-    """The lasso path on a fine λ₁ grid (warm started) and the posterior mean, median and interval on a coarse one."""
+    """The lasso path on a fine λ₁ grid (warm started) and the posterior mean, median and interval on a coarse one.
+
+    At each λ₁ of the coarse grid the Gibbs sampler runs ``draws`` per chain, ``SLOW_FACTOR`` times as many where
+    the lasso keeps only 1 to ``SLOW_KEPT`` weights, where the sampler mixes slowest (see ``PATH_DRAWS``).
+    """
     w_map, w0 = [], None
     for lam1 in lams_map:
         res = lasso(data, lam1, w0)
         w0 = res.w
         w_map.append(res.w.copy())
     rows = {k: [] for k in ("mean", "median", "lo", "hi", "p_positive")}
-    map_at = []
-    worst_rhat, worst_bulk, worst_tail = 0.0, math.inf, math.inf
+    map_at, draws_at, worst = [], [], []
     for k, lam1 in enumerate(lams_gibbs):
         map_at.append(lasso(data, lam1).w)
-        post = gibbs_lasso(data, scale=sigma**2 / lam1, sigma=sigma, chains=PATH_CHAINS, draws=draws,
+        kept = int(np.sum(map_at[-1] != 0))
+        draws_at.append(draws * SLOW_FACTOR if 1 <= kept <= SLOW_KEPT else draws)
+        post = gibbs_lasso(data, scale=sigma**2 / lam1, sigma=sigma, chains=PATH_CHAINS, draws=draws_at[-1],
                            warmup=WARMUP, seed=seed + k)
         summ = posterior_summary(post.draws["w"])
         for key in rows:
             rows[key].append(summ[key])
-        diag = _diagnostics({"w": post.draws["w"], "b": post.draws["b"]})
-        worst_rhat = max(worst_rhat, *(float(d["r_hat"].max()) for d in diag.values()))
-        worst_bulk = min(worst_bulk, *(float(d["ess_bulk"].min()) for d in diag.values()))
-        worst_tail = min(worst_tail, *(float(d["ess_tail"].min()) for d in diag.values()))
+        worst.append(_worst(post))
     w_map = np.array(w_map)
     return {
         "features": list(data.feature_names), "sigma": sigma, "n": data.n,
         "lam1_map": [float(x) for x in lams_map], "w_map": w_map.tolist(),
         "map_zero_count": [int(c) for c in np.sum(w_map == 0, axis=1)],
-        "lam1_gibbs": [float(x) for x in lams_gibbs], "chains": PATH_CHAINS, "draws": draws,
+        "lam1_gibbs": [float(x) for x in lams_gibbs], "chains": PATH_CHAINS, "draws": draws_at,
         "map_at_gibbs": np.array(map_at).tolist(), **{k: np.array(v).tolist() for k, v in rows.items()},
         "median_zero_count": int(np.sum(np.array(rows["median"]) == 0)),
-        "max_r_hat": worst_rhat, "min_ess_bulk": worst_bulk, "min_ess_tail": worst_tail,
+        "r_hat": [x["max_r_hat"] for x in worst],
+        "max_r_hat": max(x["max_r_hat"] for x in worst), "min_ess_bulk": min(x["min_ess_bulk"] for x in worst),
+        "min_ess_tail": min(x["min_ess_tail"] for x in worst),
         "_data": data,
     }
 
@@ -195,8 +209,10 @@ def hierarchical(data, seed: int, draws: int) -> dict:
                        seed=seed)
     sigma, scale = post.draws["sigma"], post.draws["tau"]
     lam1 = sigma**2 / scale
-    diag = _diagnostics({"w": post.draws["w"], "b": post.draws["b"], "sigma": sigma, "scale": scale, "lam1": lam1})
-    alpha = (1 - PROB) / 2
+    idata = post.to_inference_data()
+    idata.posterior["lam1"] = idata.posterior["sigma"] ** 2 / idata.posterior["tau"]  # a parameter in its own right
+    diag = _per_parameter(idata, ["sigma", "tau", "lam1"])
+    alpha = (1 - CREDIBLE_MASS) / 2
 
     def scalar(x, name):
         return {"median": float(np.median(x)), "lo": float(np.quantile(x, alpha)),
@@ -207,26 +223,12 @@ def hierarchical(data, seed: int, draws: int) -> dict:
     return {
         "scale_prior": {"shape": SCALE_PRIOR[0], "rate": SCALE_PRIOR[1], "on": "1/s²"}, "sigma_prior": SIGMA_PRIOR,
         "chains": CHAINS, "draws": draws, "warmup": WARMUP,
-        "lam1": scalar(lam1, "lam1"), "sigma": scalar(sigma, "sigma"), "laplace_scale": scalar(scale, "scale"),
+        "lam1": scalar(lam1, "lam1"), "sigma": scalar(sigma, "sigma"), "laplace_scale": scalar(scale, "tau"),
         "sklearn_lasso_alpha": {k: v / data.n for k, v in scalar(lam1, "lam1").items() if k in ("median", "lo", "hi")},
         "w": {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in summ.items()},
-        "max_r_hat": float(max(d["r_hat"].max() for d in diag.values())),
-        "min_ess_bulk": float(min(d["ess_bulk"].min() for d in diag.values())),
-        "min_ess_tail": float(min(d["ess_tail"].min() for d in diag.values())),
+        **_worst(post, idata),
         "_lam1": lam1.ravel(),
     }
-
-
-def _public(d):
-    if isinstance(d, dict):
-        return {k: _public(v) for k, v in d.items() if not str(k).startswith("_")}
-    if isinstance(d, (list, tuple)):
-        return [_public(v) for v in d]
-    if isinstance(d, np.ndarray):
-        return d.tolist()
-    if isinstance(d, (np.floating, np.integer)):
-        return d.item()
-    return d
 
 
 # ----------------------------------------------------------------------------------------------- checks
@@ -259,12 +261,22 @@ def _checks(data, fixed: dict, paths: dict, hier: dict) -> list[Check]:
                       f"{fixed['importance']['draws']} Student-t proposals, IS effective size "
                       f"{fixed['importance']['ess']:.0f}"),
     ]
-    for label, r in ((f"Gibbs at λ₁ = {fixed['lam1']:.3g}", fixed), ("Gibbs along the λ₁ path", paths),
-                     ("Gibbs with λ₁ and σ inferred", hier)):
+    runs = (("Gibbs at λ₁ = its posterior median", fixed,
+             f"λ₁ = {fixed['lam1']:.4g}, {fixed['chains']} chains × {fixed['draws']} draws; w and b"),
+            ("Gibbs along the λ₁ path", paths,
+             f"{len(paths['lam1_gibbs'])} λ₁, {paths['chains']} chains × "
+             + (f"{min(paths['draws'])} to {max(paths['draws'])}" if len(set(paths["draws"])) > 1
+                else f"{paths['draws'][0]}") + " draws; w and b at every λ₁"),
+            ("Gibbs with λ₁ and σ inferred", hier,
+             f"{hier['chains']} chains × {hier['draws']} draws; w, b, σ, s and λ₁ = σ²/s"))
+    for label, r, where in runs:
         checks += [
-            Check.at_most(f"{label}: R-hat", r["max_r_hat"], RHAT_MAX, "worst rank-normalised split R-hat"),
-            Check.at_least(f"{label}: bulk ESS", r["min_ess_bulk"], ESS_MIN, "worst parameter, all chains together"),
-            Check.at_least(f"{label}: tail ESS", r["min_ess_tail"], ESS_MIN, "worst parameter, all chains together"),
+            Check.at_most(f"{label}: R-hat", r["max_r_hat"], RHAT_MAX,
+                          f"worst rank-normalised split R-hat over {where}"),
+            Check.at_least(f"{label}: bulk ESS", r["min_ess_bulk"], ESS_MIN,
+                           f"worst parameter, all chains together, over {where}"),
+            Check.at_least(f"{label}: tail ESS", r["min_ess_tail"], ESS_MIN,
+                           f"worst parameter, all chains together, over {where}"),
         ]
     return checks
 
@@ -272,13 +284,14 @@ def _checks(data, fixed: dict, paths: dict, hier: dict) -> list[Check]:
 # --------------------------------------------------------------------------------------------- sections
 
 def _fixed_section(fx: dict, hier: dict) -> Section:
+    pct = f"{CREDIBLE_MASS:.0%}"
     names = fx["features"]
     d = len(names)
     w_map = np.array(fx["w_map"])
     fig, axes = new_figure(2, width=6.3, height=4.6)
     ax = axes[0]
     ypos = np.arange(d)[::-1]
-    ax.hlines(ypos, fx["lo"], fx["hi"], color="C0", lw=2.2, alpha=0.6, label=f"{PROB:.0%} credible interval")
+    ax.hlines(ypos, fx["lo"], fx["hi"], color="C0", lw=2.2, alpha=0.6, label=f"{pct} credible interval")
     ax.plot(fx["median"], ypos, "o", color="C1", ms=6, label="posterior median")
     ax.plot(fx["mean"], ypos, "D", color="C0", ms=4, label="posterior mean")
     zero = w_map == 0
@@ -314,7 +327,7 @@ def _fixed_section(fx: dict, hier: dict) -> Section:
              fx["p_positive"][j], fx["r_hat"][j], fx["ess_bulk"][j]] for j, n in enumerate(names)]
     table = Table(f"Lasso against the posterior at λ₁ = {fx['lam1']:.4g} (Laplace scale s = {fx['laplace_scale']:.4g}, "
                   f"σ = {fx['sigma']:.4g})",
-                  ["weight", "lasso (MAP)", "mean", "median", f"{PROB:.0%} lower", f"{PROB:.0%} upper", "P(w > 0)",
+                  ["weight", "lasso (MAP)", "mean", "median", f"{pct} lower", f"{pct} upper", "P(w > 0)",
                    "R-hat", "bulk ESS"], rows,
                   f"Gibbs: {fx['chains']} chains × {fx['draws']} draws after {fx['warmup']} warm-up sweeps; "
                   f"equal-tailed intervals; {fx['exact_zeros']} of {fx['chains'] * fx['draws'] * d} draws are "
@@ -328,28 +341,39 @@ def _fixed_section(fx: dict, hier: dict) -> Section:
     sds = np.abs(np.array(fx["median"]) - w_map) / np.array(fx["sd"])
     j = int(kept[np.argmax(sds[kept])])
     shift = {"sds": float(sds[j]), "name": names[j], "map": float(w_map[j]), "median": float(fx["median"][j])}
+    total = fx["chains"] * fx["draws"] * d
+    k = fx["exact_zeros"]
+    zero_draws = (f"none of its {total:,} draws of w is exactly 0" if k == 0 else
+                  f"{k:,} of its {total:,} draws of w are exactly 0 nonetheless (floating-point underflow)")
+    if fx["map_zeros"]:
+        medians_text = (f"the posterior medians of those weights are {medians} in absolute value: small next to their "
+                        f"posterior sds ({zero_sds}), "
+                        + ("but not 0." if all(m > 0 for m in fx["abs_median_where_map_zero"]) else "some exactly 0."))
+    else:
+        medians_text = "at this λ₁ the lasso keeps every weight."
     text = f"""\
 Scikit-learn's `Lasso(alpha)` minimises (1/2n)Σr² + α‖w‖₁, which is ½Σr² + λ₁‖w‖₁ with λ₁ = nα: the MAP under a
 Laplace prior of scale s = σ²/λ₁ on each weight (a flat prior on the intercept). Here σ = {fx['sigma']:.2f} (the
 least-squares residual sd) and λ₁ = {fx['lam1']:.3g}, the posterior median of λ₁ when the data choose it (last
-section; 94% interval {lam['lo']:.3g} to {lam['hi']:.3g}).
+section; {pct} interval {lam['lo']:.3g} to {lam['hi']:.3g}).
 
 The lasso sets {len(fx['map_zeros'])} weights exactly to 0: {zeros}. The posterior of the very same model puts
-no mass at exactly 0: none of the draws is 0, and the posterior medians of those weights are {medians} in
-absolute value: small next to their posterior sds ({zero_sds}), but not 0. The lasso's zeros are the joint mode
+no mass at exactly 0: {zero_draws}, and {medians_text} The lasso's zeros are the joint mode
 of the posterior, where the Laplace prior's cusp pins them. The posterior's own answer to "which weights might
-be 0" is broader: the {PROB:.0%} intervals of {inside} contain 0, and P(w_j > 0) says how sure the sign is.
+be 0" is broader: the {pct} intervals of {inside} contain 0, and P(w_j > 0) says how sure the sign is.
 Where the lasso keeps a weight, mode and median still differ, by up to {shift['sds']:.2g} posterior sds
 (w[{shift['name']}]: lasso {shift['map']:.3g}, median {shift['median']:.3g}): the joint mode is not the centre
 of the marginals, least of all with correlated features."""
     return Section("One λ₁: the lasso's zeros and the posterior's medians", text, [table],
                    [StudyFigure("lasso_vs_posterior", fig,
-                                "Left: per weight, the 94% credible interval, posterior mean and median, and the "
+                                f"Left: per weight, the {pct} credible interval, posterior mean and median, and the "
                                 "lasso estimate (squares: exactly 0). Right: the posterior draws of the weights "
-                                "the lasso sets to 0 (or its smallest ones): spread around 0, never exactly 0.")])
+                                "the lasso sets to 0 (or its smallest ones): spread around 0, "
+                                + ("none of them exactly 0." if k == 0 else f"{k:,} of all draws exactly 0."))])
 
 
 def _paths_section(paths: dict, hier: dict) -> Section:
+    pct = f"{CREDIBLE_MASS:.0%}"
     names = paths["features"]
     lm, lg = np.array(paths["lam1_map"]), np.array(paths["lam1_gibbs"])
     w_map = np.array(paths["w_map"])
@@ -358,8 +382,8 @@ def _paths_section(paths: dict, hier: dict) -> Section:
     fig, axes = new_figure(5, 2, width=3.1, height=2.9, sharex=True)
     axes = axes.ravel()
     for j, ax in enumerate(axes):
-        ax.axvspan(lam["lo"], lam["hi"], color="0.85", lw=0, label=f"λ₁'s {PROB:.0%} posterior interval")
-        ax.fill_between(lg, lo[:, j], hi[:, j], color="C0", alpha=0.22, lw=0, label=f"{PROB:.0%} credible band")
+        ax.axvspan(lam["lo"], lam["hi"], color="0.85", lw=0, label=f"λ₁'s {pct} posterior interval")
+        ax.fill_between(lg, lo[:, j], hi[:, j], color="C0", alpha=0.22, lw=0, label=f"{pct} credible band")
         ax.plot(lm, w_map[:, j], color="C3", lw=2, label="lasso (MAP)")
         ax.plot(lg, median[:, j], "o-", color="C1", lw=1.3, ms=3.5, label="posterior median")
         ax.plot(lg, mean[:, j], "--", color="C0", lw=1.3, label="posterior mean")
@@ -377,35 +401,42 @@ def _paths_section(paths: dict, hier: dict) -> Section:
     map_at = np.array(paths["map_at_gibbs"])
     table = Table("Exact zeros along λ₁",
                   ["canonical λ₁", "Lasso alpha", "lasso zeros", "posterior medians at 0",
-                   f"{PROB:.0%} intervals containing 0"],
+                   f"{pct} intervals containing 0", "Gibbs draws per chain", "worst R-hat"],
                   [[float(l1), float(l1) / paths["n"], int(np.sum(map_at[k] == 0)), int(np.sum(median[k] == 0)),
-                    int(np.sum((lo[k] < 0) & (hi[k] > 0)))] for k, l1 in enumerate(lg)],
+                    int(np.sum((lo[k] < 0) & (hi[k] > 0))), paths["draws"][k], paths["r_hat"][k]]
+                   for k, l1 in enumerate(lg)],
                   f"every weight of the lasso is 0 from λ₁,max = max|S_xy| = {paths['lam1_max']:.4g} on; Gibbs "
-                  f"{paths['chains']} chains × {paths['draws']} draws at each λ₁")
+                  f"{paths['chains']} chains at each λ₁ after {WARMUP} warm-up sweeps, {SLOW_FACTOR} times the "
+                  f"draws where the lasso keeps 1 to {SLOW_KEPT} weights (the sampler mixes slowest there); worst "
+                  "R-hat over w and b")
+    zero_medians = paths["median_zero_count"]
+    medians_text = ("none of them reaches 0 at any λ₁" if zero_medians == 0 else
+                    f"only {zero_medians} of the {median.size} medians on the grid "
+                    + ("is" if zero_medians == 1 else "are") + " exactly 0")
     text = f"""\
 The shrinkage plot, on real data. Along λ₁ the lasso path (red) hits 0 and stays there: from
 λ₁ = {paths['lam1_max']:.4g} on, every weight is 0. The posterior median (orange) and mean (dashed) shrink too,
-but smoothly, and none of them reaches 0 at any λ₁ ({paths['median_zero_count']} exact zeros among the medians);
-the credible band shows what the red line leaves out. For strong weights (bmi, s5) at small λ₁ all three agree;
-for weak or collinear ones (age, s1–s4, s6) the lasso's 0 sits inside a band that extends to both sides. The grey
-span is the range of λ₁ the data support (last section)."""
+but smoothly, and {medians_text}; the credible band shows what the red line leaves out. For strong
+weights (bmi, s5) at small λ₁ all three agree; for weak or collinear ones (age, s1–s4, s6) the lasso's 0 sits
+inside a band that extends to both sides. The grey span is the range of λ₁ the data support (last section)."""
     return Section("The shrinkage paths: MAP, mean and median along λ₁", text, [table],
                    [StudyFigure("lasso_shrinkage_paths", fig,
                                 "Each panel: one weight against canonical λ₁ (log scale). Red: the lasso path with "
-                                "its exact zeros. Orange dots: posterior medians (Gibbs, σ fixed) with the 94% band; "
-                                "dashed: posterior means. Grey: the 94% posterior interval of λ₁.")])
+                                f"its exact zeros. Orange dots: posterior medians (Gibbs, σ fixed) with the {pct} "
+                                f"band; dashed: posterior means. Grey: the {pct} posterior interval of λ₁.")])
 
 
 def _hier_section(hier: dict, paths: dict) -> Section:
+    pct = f"{CREDIBLE_MASS:.0%}"
     lam = hier["lam1"]
     fig, axes = new_figure(2, width=6.0, height=4.2)
     ax = axes[0]
     draws = hier["_lam1"]
     ax.hist(draws, bins=np.linspace(0.0, np.quantile(draws, 0.999), 60), density=True, color="C0", alpha=0.6)
     ax.axvline(lam["median"], color="C1", lw=2, label=f"median {lam['median']:.3g}")
-    ax.axvline(lam["lo"], color="C1", ls="--", lw=1.2, label=f"{PROB:.0%} interval [{lam['lo']:.3g}, {lam['hi']:.3g}]")
+    ax.axvline(lam["lo"], color="C1", ls="--", lw=1.2, label=f"{pct} interval [{lam['lo']:.3g}, {lam['hi']:.3g}]")
     ax.axvline(lam["hi"], color="C1", ls="--", lw=1.2)
-    ax.set_xlabel("canonical λ₁ = σ²/s (sklearn Lasso alpha = λ₁/442)")
+    ax.set_xlabel(f"canonical λ₁ = σ²/s (sklearn Lasso alpha = λ₁/{paths['n']})")
     ax.set_ylabel("posterior density")
     ax.set_title("Posterior of λ₁ (Laplace scale s and σ inferred)")
     ax.grid(alpha=0.3)
@@ -413,7 +444,7 @@ def _hier_section(hier: dict, paths: dict) -> Section:
     ax = axes[1]
     lm = np.array(paths["lam1_map"])
     ax.step(lm, paths["map_zero_count"], where="post", color="C3", lw=2, label="lasso: exact zeros")
-    ax.axvspan(lam["lo"], lam["hi"], color="0.85", lw=0, label=f"λ₁'s {PROB:.0%} posterior interval")
+    ax.axvspan(lam["lo"], lam["hi"], color="0.85", lw=0, label=f"λ₁'s {pct} posterior interval")
     ax.axvline(lam["median"], color="C1", lw=1.5, label="λ₁'s posterior median")
     ax.set_xscale("log")
     ax.set_xlabel("canonical λ₁ = σ²/s")
@@ -429,7 +460,7 @@ def _hier_section(hier: dict, paths: dict) -> Section:
             ["Lasso alpha = λ₁/n", a["median"], a["lo"], a["hi"], None, None],
             ["Laplace scale s", s["median"], s["lo"], s["hi"], s["r_hat"], s["ess_bulk"]],
             ["noise sd σ", sig["median"], sig["lo"], sig["hi"], sig["r_hat"], sig["ess_bulk"]]]
-    table = Table("λ₁ and σ inferred", ["quantity", "posterior median", f"{PROB:.0%} lower", f"{PROB:.0%} upper",
+    table = Table("λ₁ and σ inferred", ["quantity", "posterior median", f"{pct} lower", f"{pct} upper",
                                         "R-hat", "bulk ESS"], rows,
                   f"priors: 1/s² ~ Gamma({SCALE_PRIOR[0]:g}, rate {SCALE_PRIOR[1]:g}), σ² ~ InvGamma(1, 1); "
                   f"Gibbs {hier['chains']} chains × {hier['draws']} draws")
@@ -437,12 +468,13 @@ def _hier_section(hier: dict, paths: dict) -> Section:
 λ₁ need not be picked by hand. Put a prior on the Laplace scale (1/s² ~ Gamma({SCALE_PRIOR[0]:g}, rate
 {SCALE_PRIOR[1]:g}), nearly flat over the values the data allow) and on the noise (σ² ~ InvGamma(1, 1)), and the
 Gibbs sampler draws s and σ with the weights; each draw has its own λ₁ = σ²/s. The data put λ₁ between
-{lam['lo']:.3g} and {lam['hi']:.3g} (94%), `Lasso(alpha)` between {a['lo']:.3g} and {a['hi']:.3g}, and σ at
+{lam['lo']:.3g} and {lam['hi']:.3g} ({pct}), `Lasso(alpha)` between {a['lo']:.3g} and {a['hi']:.3g}, and σ at
 {sig['median']:.1f}, the least-squares value. Averaging over λ₁ instead of fixing it is what this posterior does.
 
 The lasso's sparsity depends on that choice: over the λ₁ the data support it reports between {zmin} and {zmax}
 exact zeros. A single lasso fit shows one of those patterns as if it were certain."""
     return Section("Letting the data choose λ₁", text, [table],
                    [StudyFigure("lasso_lambda_posterior", fig,
-                                "Left: posterior draws of λ₁ = σ²/s (log scale). Right: how many weights the lasso "
+                                "Left: histogram of the posterior draws of λ₁ = σ²/s (linear scale). Right: how "
+                                "many weights the lasso "
                                 "sets exactly to 0 at each λ₁, over the λ₁ the posterior supports (grey).")])
