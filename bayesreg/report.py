@@ -5,7 +5,8 @@ Writes, into a directory that appears only when everything succeeded (:func:`~ba
 * ``index.html``: one self-contained page (figures embedded), a section per study with a short explanation,
   tables and figures, then every check;
 * ``summary.json``: ``checks`` (each with ``study``, ``name``, ``value``, ``tolerance``, ``pass``), ``all_pass``,
-  ``selection`` (per data set, the canonical λ each selection method picked) and each study's numbers;
+  ``selection`` (per data set, the canonical λ each selection method picked; ``notes`` says per data set whether
+  σ was known and which picks sit on their grid's edge) and each study's numbers;
 * ``<study>/<figure>.png``: the figures (``<figure>.png`` when there is one study).
 
 The same seed gives the same ``summary.json``: it holds no timings (those are on the page and the terminal).
@@ -74,16 +75,19 @@ def summary_of(results: Sequence[StudyResult], *, seed: int, quick: bool) -> dic
     """The JSON summary: checks, selection and each study's numbers (no timings: same seed, same file)."""
     checks = [{"study": r.name, **c.to_dict()} for r in results for c in r.checks]
     selection: dict = {}
+    notes: dict = {}
     for r in results:
         for dataset, picks in r.selection.items():
             selection.setdefault(dataset, {}).update({k: float(v) for k, v in picks.items()})
+        for dataset, said in r.selection_notes.items():
+            notes.setdefault(dataset, {}).update(said)
     return {
         "bayesreg": __version__,
         "seed": seed,
         "quick": quick,
         "all_pass": all(c["pass"] for c in checks),
         "checks": checks,
-        "selection": {"convention": SELECTION_CONVENTION, **selection} if selection else {},
+        "selection": {"convention": SELECTION_CONVENTION, **selection, "notes": notes} if selection else {},
         "studies": {r.name: r.summary for r in results},
     }
 
@@ -201,15 +205,17 @@ def render_html(results: Sequence[StudyResult], pngs: dict, summary: dict, *, ti
 
 
 def _selection_table(selection: dict) -> str:
-    datasets = [k for k in selection if k != "convention"]
+    datasets = [k for k in selection if k not in ("convention", "notes")]
     methods = list(dict.fromkeys(m for d in datasets for m in selection[d]))
     head = "<tr><th>method</th>" + "".join(f"<th>{html.escape(d)}</th>" for d in datasets) + "</tr>"
     rows = "".join(
         f"<tr><td>{html.escape(m)}</td>"
         + "".join(f"<td>{selection[d][m]:.4g}</td>" if m in selection[d] else "<td>—</td>" for d in datasets)
         + "</tr>" for m in methods)
+    notes = "".join(f"<li>{html.escape(d)}, {html.escape(k)}: {_inline(v)}</li>"
+                    for d, said in selection.get("notes", {}).items() for k, v in said.items())
     return (f"<table><caption>λ picked by each selection method ({_inline(selection['convention'])})</caption>"
-            f"{head}{rows}</table>")
+            f"{head}{rows}</table>" + (f'<ul class="note">{notes}</ul>' if notes else ""))
 
 
 # ----------------------------------------------------------------------------------------- entry points

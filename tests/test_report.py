@@ -38,6 +38,8 @@ def test_selection_per_data_set_in_canonical_lambda(quick_report):
     for dataset in ("diabetes", "d2l"):
         for method, lam in selection[dataset].items():
             assert math.isfinite(lam) and lam > 0, (dataset, method, lam)
+        assert "sigma" in selection["notes"][dataset]  # known or not: the reader must be told
+    assert selection["notes"]["d2l"]["sigma"].startswith("known")
 
 
 def test_page_is_self_contained(quick_report):

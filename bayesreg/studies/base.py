@@ -136,7 +136,8 @@ class StudyResult:
     """Everything a study found.
 
     ``summary`` is JSON-ready (numbers, strings, lists, dicts; no NumPy types). ``selection`` maps a data set's
-    name to {selection method: λ picked, canonical convention} (only the λ-choosing studies fill it).
+    name to {selection method: λ picked, canonical convention} (only the λ-choosing studies fill it), and
+    ``selection_notes`` a data set's name to {method or "sigma": what a reader must know about that pick}.
     """
 
     name: str
@@ -147,6 +148,7 @@ class StudyResult:
     summary: dict
     selection: dict[str, dict[str, float]] = field(default_factory=dict)
     seconds: float = 0.0
+    selection_notes: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:

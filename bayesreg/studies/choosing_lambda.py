@@ -101,8 +101,10 @@ def run(*, seed: int = 0, quick: bool = False, progress=quiet) -> StudyResult:
     progress("figures")
     sections = [_evidence_section(dia, d2l), _heldout_section(dia, d2l), _posterior_section(dia, d2l),
                 _picks_section(dia, d2l, seeds)]
+    notes = {name: {"sigma": summary["selection_sigma"][name], **summary["selection_flags"][name]}
+             for name in selection}
     return StudyResult("choosing_lambda", "Choosing λ, four ways side by side", _intro(dia, d2l), sections, checks,
-                       summary, selection, time.perf_counter() - start)
+                       summary, selection, time.perf_counter() - start, selection_notes=notes)
 
 
 # ------------------------------------------------------------------------------------------ computations
