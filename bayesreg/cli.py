@@ -122,7 +122,19 @@ examples:
 --method auto (the default) is exact where the model is conjugate (gaussian prior with --sigma; gaussian --lam
 with --sigma-prior invgamma:A,B, i.e. w | σ ~ N(0, σ²/λ)), gibbs for a laplace prior (σ fixed or invgamma),
 and nuts otherwise. Writes DIR/posterior.nc (ArviZ InferenceData), DIR/summary.json (per parameter: mean, sd,
-94% HDI, MAP, R-hat, ESS; the health verdict; seconds) and diagnostic plots (PNG).
+94% HDI, MAP, R-hat, ESS; the health verdict; the same --seed gives the same file), DIR/timing.json (seconds)
+and diagnostic plots (PNG). An unreliable posterior (divergences, R-hat ≥ 1.01, low ESS, SVI not converged) is
+flagged on the terminal and in summary.json ("reliable": false, with the reasons). Fewer than 100 draws in all
+are refused. Everything is built in a temporary directory and renamed into place: an error or Ctrl-C leaves
+complete results or none.
+
+data larger than memory:
+  # stream a Parquet/CSV file in chunks: only n, the means and the centred cross-products are kept (O(d²))
+  bayesreg fit --data big.parquet --target y --engine chunks --prior gaussian --tau 1 --sigma 1 --out out/big
+  # form the statistics with Dask, on a running cluster
+  bayesreg fit --data big.parquet --target y --engine dask --scheduler tcp://10.0.0.5:8786 ... --out out/big
+With a streaming engine the outputs that need the rows (pointwise log-likelihood, posterior predictive, its
+plot) are skipped, and SVI, which trains on the rows, is refused.
 """
 
 
@@ -173,7 +185,8 @@ methods (the first of each is the exact reference):
   laplace:  coordinate_descent, pyro_map, prox_sgd, subgradient_sgd
 Each runs to its own convergence criterion. SGD with weight decay, Adam(weight_decay), proximal SGD and
 Pyro MAP reach the MAP; AdamW's decoupled decay and the subgradient of λ‖w‖₁ do not, and the table
-says by how much.
+says by how much. With --engine chunks or dask only the sufficient statistics are kept: the reference and Pyro
+MAP (flat bias) run, and the PyTorch optimisers, which train on the rows, are skipped (refused if named).
 """
 
 
@@ -190,6 +203,14 @@ def _add_data_and_prior_options(p) -> None:
                    + ", ".join(CONVENTIONS))
     p.add_argument("--bias", default="flat", metavar="B",
                    help="prior on the intercept: flat (unpenalised, default), none (b = 0) or normal:S (penalised)")
+    p.add_argument("--engine", default="memory", choices=["memory", "chunks", "dask"],
+                   help="how a file is read: memory (default; every output), chunks (streamed in --chunk-rows "
+                        "rows, O(d²) memory: only the sufficient statistics are kept), dask (the statistics formed "
+                        "per partition by dask.dataframe, locally or on --scheduler)")
+    p.add_argument("--chunk-rows", type=int, default=None, metavar="N",
+                   help="rows per chunk for --engine chunks (default 65536)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="--engine dask: address of a running dask.distributed scheduler (default: local threads)")
 
 
 def _add_compare(sub) -> None:
@@ -218,9 +239,26 @@ def main(argv: list[str] | None = None) -> int:
     except BayesregError as exc:
         print(f"bayesreg {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"bayesreg {args.command}: interrupted (Ctrl-C): {_interrupted_state(args)}", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # `bayesreg prior ... | head`: the reader left; say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+
+
+def _interrupted_state(args) -> str:
+    """What an interrupted command left behind, in words (complete outputs or none; never half-written)."""
+    out = getattr(args, "out", None)
+    if out is not None:
+        if getattr(args, "_committed", False):
+            return f"the results in {out} are complete (they were written before the interruption)"
+        before = "its previous results are untouched" if getattr(args, "_existed", False) else "it does not exist"
+        return f"nothing was written to {out} ({before})"
+    written = getattr(args, "_written", [])
+    if written:
+        return f"complete: {', '.join(map(str, written))}; nothing else was written"
+    return "nothing was written"
 
 
 # ------------------------------------------------------------------------------------------------ prior
@@ -520,6 +558,33 @@ def _load(args):
     return load_dataset(args.data, args.target)
 
 
+def _check_engine(args) -> None:
+    """The engine options fit together (before anything is read or written)."""
+    if args.scheduler is not None and args.engine != "dask":
+        raise SpecError(f"--scheduler is for --engine dask (got --engine {args.engine}); add --engine dask or drop "
+                        "--scheduler")
+    if args.chunk_rows is not None and args.engine == "memory":
+        raise SpecError("--chunk-rows is for --engine chunks or dask; add --engine chunks or drop --chunk-rows")
+    if args.chunk_rows is not None and args.chunk_rows < 1:
+        raise SpecError(f"--chunk-rows must be a positive integer, got {args.chunk_rows}; pass e.g. --chunk-rows "
+                        "65536")
+
+
+def _load_source(args):
+    """``(Dataset or NamedStats, seconds)``: the rows (engine memory) or only their sufficient statistics."""
+    import time
+
+    began = time.perf_counter()
+    if args.engine == "memory":
+        data = _load(args)
+    else:
+        from .streaming import DEFAULT_CHUNK_ROWS, stats_from_source
+
+        data = stats_from_source(args.data, args.target, args.engine,
+                                 chunk_rows=args.chunk_rows or DEFAULT_CHUNK_ROWS, scheduler=args.scheduler)
+    return data, time.perf_counter() - began
+
+
 def _progress(enabled: bool):
     """A progress printer for a terminal (stderr), or None."""
     if not enabled:
@@ -537,37 +602,69 @@ def _run_compare(args) -> int:
     from .outputs import save_figure, write_json
     from .priors import prior_from_options
 
-    data = _load(args)
+    _check_engine(args)
+    args._written = []
+    data, _ = _load_source(args)
     prior = prior_from_options(args.prior, sigma=args.sigma, n=data.n, tau=args.tau, scale=args.scale,
                                lam=args.lam, convention=args.convention)
     methods = tuple(m.strip() for m in args.methods.split(",")) if args.methods else None
     if methods is not None and METHODS[args.prior][0] not in methods:
         methods = (METHODS[args.prior][0],) + methods
-    comparison = compare_map(data, prior, args.sigma, args.bias, methods=methods,
-                             progress=_progress(sys.stderr.isatty()))
+    if args.engine == "memory":
+        comparison = compare_map(data, prior, args.sigma, args.bias, methods=methods,
+                                 progress=_progress(sys.stderr.isatty()))
+    else:
+        from .priors import parse_bias
+        from .streaming import STATS_METHODS, compare_stats
+
+        if methods is None:
+            skipped = [m for m in METHODS[args.prior] if m not in STATS_METHODS
+                       or (m == "pyro_map" and parse_bias(args.bias).kind != "flat")]
+            methods = tuple(m for m in METHODS[args.prior] if m not in skipped)
+            if skipped:
+                print(f"note: --engine {args.engine} keeps only the sufficient statistics: skipped "
+                      f"{', '.join(skipped)}, which need the rows (use --engine memory to run them)", file=sys.stderr)
+        comparison = compare_stats(data, prior, args.sigma, args.bias, methods=methods, name=data.name)
     print(comparison.format())
     if args.json:
-        print(f"wrote {write_json(args.json, comparison.to_dict())}")
+        args._written.append(write_json(args.json, comparison.to_dict()))
+        print(f"wrote {args._written[-1]}")
     if args.plot:
         import matplotlib
 
         matplotlib.use("Agg")
         from .plots import map_convergence
 
-        print(f"wrote {save_figure(map_convergence(comparison).figure, args.plot)}")
+        args._written.append(save_figure(map_convergence(comparison).figure, args.plot))
+        print(f"wrote {args._written[-1]}")
     return 0
 
 
 # -------------------------------------------------------------------------------------------------- fit
 
+#: Outputs that need the rows, skipped when a streaming engine keeps only the sufficient statistics.
+_ROW_OUTPUTS = "the pointwise log-likelihood, the posterior predictive draws and the posterior predictive check plot"
+
+
 def _run_fit(args) -> int:
-    from .diagnostics import health, summary_table
+    from pathlib import Path
+
+    from .diagnostics import check_draws, health, summary_table
     from .fit import fit
     from .outputs import output_directory, save_figure, write_json
     from .priors import prior_from_options
 
-    with output_directory(args.out, force=args.force) as tmp:
-        data = _load(args)
+    # everything that can be checked without the data is checked before anything is read or written
+    check_draws(args.chains, args.draws, args.warmup, args.method)
+    _check_engine(args)
+    if args.engine != "memory" and args.method == "svi":
+        raise SpecError(f"SVI trains on the rows, which --engine {args.engine} does not keep; use --method "
+                        "auto/exact/gibbs/nuts/map with it, or --engine memory for SVI")
+    out = Path(args.out)
+    args._existed = out.exists()
+    with output_directory(out, force=args.force) as tmp:
+        data, load_seconds = _load_source(args)
+        streamed = args.engine != "memory"
         sigma = args.sigma if args.sigma is not None else args.sigma_prior
         prior = prior_from_options(args.prior, sigma=args.sigma, n=data.n, tau=args.tau, scale=args.scale,
                                    lam=args.lam, convention=args.convention, tau_prior=args.tau_prior,
@@ -578,18 +675,26 @@ def _run_fit(args) -> int:
         posterior = fit(data, prior, sigma, args.bias, args.method, chains=args.chains, draws=args.draws,
                         warmup=args.warmup, seed=args.seed, progress=tty, dense_mass=args.dense_mass,
                         guide=args.guide)
+        posterior.feature_names = tuple(data.feature_names)  # statistics carry the file's names too
         posterior.attrs.update(_provenance(args, prior, data.n))
-        idata = posterior.to_inference_data(data, seed=args.seed)
+        idata = posterior.to_inference_data(None if streamed else data, seed=args.seed)
         verdict = health(posterior, idata)
         table = summary_table(idata, map_point=posterior.info.get("map"))
         idata.to_netcdf(str(tmp / "posterior.nc"))
+        notes = []
+        if streamed:
+            notes.append(f"--engine {args.engine} keeps only the sufficient statistics: skipped {_ROW_OUTPUTS}")
+        elif "posterior_predictive" not in idata.groups():
+            notes.append(f"too many values to store: skipped {_ROW_OUTPUTS}")
+        # no wall-clock value in summary.json: the same --seed gives the same file; times go to timing.json
         summary = {
-            "data": data.name, "n": data.n, "d": data.d, "method": posterior.method,
+            "data": data.name, "n": data.n, "d": data.d, "method": posterior.method, "engine": args.engine,
             "prior": repr(prior), "sigma": str(sigma), "bias": args.bias, "seed": args.seed,
-            "chains": posterior.num_chains, "draws": posterior.num_draws, "seconds": posterior.seconds,
-            "health": verdict.to_dict(), "parameters": table,
+            "chains": posterior.num_chains, "draws": posterior.num_draws,
+            "reliable": verdict.ok, "health": verdict.to_dict(), "notes": notes, "parameters": table,
         }
         write_json(tmp / "summary.json", summary)
+        write_json(tmp / "timing.json", {"inference_seconds": posterior.seconds, "read_seconds": load_seconds})
         if not args.no_plots:
             import matplotlib
 
@@ -598,8 +703,14 @@ def _run_fit(args) -> int:
 
             for name, fig in fit_figures(idata, posterior.info.get("map")).items():
                 save_figure(fig, tmp / f"{name}.png")
-    print(_format_fit(summary))
-    print(f"wrote {args.out}/posterior.nc, summary.json" + ("" if args.no_plots else " and plots"))
+    args._committed = True
+    print(_format_fit(summary, posterior.seconds))
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    if not verdict.ok:
+        print(f"warning: the posterior is UNRELIABLE ({'; '.join(verdict.reasons)}); do not use it as a result "
+              "before fixing that", file=sys.stderr)
+    print(f"wrote {args.out}/posterior.nc, summary.json, timing.json" + ("" if args.no_plots else " and plots"))
     return 0
 
 
@@ -617,10 +728,10 @@ def _provenance(args, prior, n: int) -> dict:
     return out
 
 
-def _format_fit(s: dict) -> str:
+def _format_fit(s: dict, seconds: float) -> str:
     h = s["health"]
     lines = [f"{s['method']} posterior of {s['data']} ({s['n']} rows, {s['d']} features), {s['chains']} × "
-             f"{s['draws']} draws in {s['seconds']:.2f} s",
+             f"{s['draws']} draws in {seconds:.2f} s",
              f"health: {h['verdict'].upper()}" + "".join(f"\n  - {r}" for r in h["reasons"]), "",
              f"  {'parameter':<22} {'mean':>11} {'sd':>10} {'94% HDI':>25} {'MAP':>11} {'R-hat':>6} {'ESS':>7}"]
     for name, p in list(s["parameters"].items())[:40]:

@@ -22,10 +22,33 @@ import numpy as np
 from .infer.idata import import_arviz
 from .infer.result import Posterior
 
-__all__ = ["Health", "health", "summary_table", "MIN_DRAWS_FOR_DIAGNOSTICS", "sbc_ranks", "rank_uniformity_pvalue"]
+__all__ = ["Health", "health", "summary_table", "MIN_DRAWS_FOR_DIAGNOSTICS", "check_draws", "sbc_ranks",
+           "rank_uniformity_pvalue"]
 
 #: Below this many draws in total, R-hat and ESS are not estimated reliably enough to vouch for anything.
 MIN_DRAWS_FOR_DIAGNOSTICS = 100
+
+
+def check_draws(chains, draws, warmup=0, method: str = "auto") -> None:
+    """Refuse a sampling run too small to diagnose: chains and draws must be positive integers, warm-up
+    non-negative, and, for every method but ``"map"``, chains × draws at least :data:`MIN_DRAWS_FOR_DIAGNOSTICS`.
+
+    Raises
+    ------
+    SpecError
+        Naming the numbers and the fix (the same line ``bayesreg fit`` prints).
+    """
+    from .errors import SpecError
+
+    for label, value, minimum in (("chains", chains, 1), ("draws", draws, 1), ("warmup", warmup, 0)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+            raise SpecError(f"--{label} must be an integer ≥ {minimum}, got {value!r}; pass e.g. --{label} "
+                            f"{ {'chains': 4, 'draws': 1000, 'warmup': 500}[label]}")
+    total = int(chains) * int(draws)
+    if method != "map" and total < MIN_DRAWS_FOR_DIAGNOSTICS:
+        raise SpecError(f"{chains} chain(s) × {draws} draws = {total} draws are too few to diagnose the sampler "
+                        f"(R-hat and ESS need at least {MIN_DRAWS_FOR_DIAGNOSTICS} in total); raise --draws (e.g. "
+                        "--draws 1000) or use --method map for a point estimate")
 
 
 @dataclass(frozen=True)

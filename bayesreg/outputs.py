@@ -73,7 +73,12 @@ def output_directory(path: str | os.PathLike, *, force: bool = False):
             old = path.with_name(f".{path.name}.old")
             shutil.rmtree(old, ignore_errors=True)
             path.rename(old)
-            tmp.rename(path)
+            try:
+                tmp.rename(path)
+            except BaseException:  # put the previous results back: complete results or none, never a gap
+                if not path.exists():
+                    old.rename(path)
+                raise
             shutil.rmtree(old, ignore_errors=True)
         else:
             tmp.rename(path)
