@@ -140,7 +140,7 @@ def _inverse(solved: _Solved) -> np.ndarray:
 
 def _as_stats(data, y=None, feature_names=None) -> tuple[SufficientStats, tuple[str, ...]]:
     data, names = resolve_data(data, y, feature_names)
-    return (data if isinstance(data, SufficientStats) else SufficientStats.from_arrays(data.X, data.y)), names
+    return SufficientStats.of(data), names
 
 
 def _cholesky(H: np.ndarray):

@@ -116,6 +116,11 @@ class ReducedQuadratic:
 
     @classmethod
     def build(cls, stats: SufficientStats, problem: PenalizedLeastSquares) -> ReducedQuadratic:
+        # a NaN or inf anywhere in X or y reaches the statistics: checking them (O(d²)) checks the data (O(nd))
+        if not (np.isfinite(stats.sxx).all() and np.isfinite(stats.sxy).all() and np.isfinite(stats.syy)
+                and np.isfinite(stats.x_mean).all() and np.isfinite(stats.y_mean)):
+            raise SpecError("X or y contain NaN or inf (or values so large that their squares overflow): remove or "
+                            "impute them, or rescale the columns")
         n = stats.n
         eta = {"flat": 0.0, "none": float(n)}.get(problem.bias)
         if eta is None:

@@ -1,0 +1,648 @@
+"""bayesreg against the tools a user would pick instead, on the same machine, in one run.
+
+Posterior workloads (y = Xw + b + ε, ε ~ N(0, σ²), σ fixed, flat prior on b), against NumPyro's NUTS:
+
+* ``diabetes-gaussian``: scikit-learn's diabetes data (442 × 10), w ~ N(0, 20²), σ = 54;
+* ``diabetes-laplace``: the same data, w ~ Laplace(0, 13.19) (the lasso at scikit-learn α = 0.5), σ = 54;
+* ``d2l-laplace``: the *Dive into Deep Learning* weight-decay problem (20 × 200, seed 0), w ~ Laplace(0, 0.01),
+  σ = 0.01;
+* ``synthetic-laplace``: n = 100 000, d = 50, correlated columns with non-zero means, 10 non-zero weights,
+  w ~ Laplace(0, 0.01), σ = 1.
+
+**Metric: posterior throughput** = min over the weights w_j of ArviZ's bulk effective sample size, divided by the
+wall-clock seconds of the whole call: building whatever the method needs from the rows (sufficient statistics,
+the MAP, the mass matrix), warm-up or JIT compilation, and sampling, until the draws are NumPy arrays. Every tool
+draws 4 chains × 1000 kept draws, chains one after another (NumPyro ``chain_method="sequential"``, bayesreg's
+chains are sequential too, or batched in one process for Gibbs); NumPyro runs its defaults (1000 warm-up steps,
+diagonal mass-matrix adaptation, target acceptance 0.8) in float64 (``jax_enable_x64``) on the model written on
+the rows, as a NumPyro user would. Exception: on ``synthetic-laplace`` NumPyro runs 1 chain of 250 warm-up steps
+and 250 draws by default: each of its gradients reads the 100 000 rows (about 5 ms) and it takes about 55 leapfrog
+steps an iteration, so 1 chain of 1000 + 1000 took 574 s (673 ESS, 1.2 ESS/s) on 2 cores and 4 chains would take
+about 40 minutes; ``--full`` runs them. ESS/s is a rate, and the ratio on this workload is in the thousands
+either way. The ratio column is
+bayesreg's ESS/s over NumPyro's. ``agree`` is the largest |difference of posterior means| over the weights, in
+NumPyro posterior sds: a check that both sampled the same posterior.
+
+Rows: ``bayesreg auto`` is ``bayesreg.fit(method="auto")`` (the exact posterior for a Gaussian prior with σ fixed,
+the Bayesian-lasso Gibbs sampler for a Laplace prior); ``bayesreg nuts`` is ``fit(method="nuts")`` (NUTS on the
+sufficient-statistics potential, warm-started at the MAP with the mass matrix from the posterior covariance, 300
+warm-up steps); ``pyro nuts, potential_fn`` is Pyro's own ``NUTS(potential_fn=...)`` and ``MCMC`` on the same
+potential and warm start (Pyro's Python transition); ``pyro nuts, model`` is Pyro's NUTS on the Pyro model with
+``jit_compile=True`` (bayesreg's NUTS before issue 7; 1 chain of 1000 + 1000, diabetes only).
+
+MAP workloads (n = 1 000 000, d = 100, float64, correlated columns with non-zero means), against scikit-learn:
+
+* ``ridge-map``: ``Ridge(alpha=1000)`` (solver "auto") against :func:`bayesreg.solvers.closed_form.ridge` at
+  λ₂ = 1000;
+* ``lasso-map``: ``Lasso(alpha=0.1)`` against :func:`bayesreg.solvers.proximal.coordinate_descent` at
+  λ₁ = nα.
+
+**Metric: seconds at equal accuracy.** A reference solution is computed first (not timed): the Cholesky (ridge)
+or coordinate-descent (lasso, duality gap ≤ 1e-15 × objective) solution on a Gram matrix computed in two
+passes, then refined by Newton steps whose residuals X(w) − y come from the rows (so the reference does not
+share the Gram matrix's rounding; its KKT residual is reported). Each tool's error is max_j |w_j − w*_j| /
+max_j |w*_j|. Both tools must reach ≤ 1e-6: each iterative solver's ``tol`` is taken from a ladder (1e-4, 1e-6,
+..., 1e-14), loosest first, and the first ``tol`` that reaches 1e-6 is the one timed (the ladder's runs are not
+counted). Timings are the median of ``--map-repeat`` runs (default 3). The ratio is bayesreg's seconds over
+scikit-learn's.
+
+Targets (from issue 7): default method ≥ 20× NumPyro's ESS/s on every posterior workload; bayesreg NUTS ≥ 1×
+NumPyro on both diabetes workloads; ridge ≤ 0.5× scikit-learn's time; lasso ≤ 1×.
+
+Usage::
+
+    python benchmarks/run.py                       # everything (about 6-10 minutes on 2 cores)
+    python benchmarks/run.py --quick               # a smoke run on small data (under a minute)
+    python benchmarks/run.py --only diabetes-laplace,ridge-map --out bench.json
+
+NumPyro and JAX come from the ``bench`` extra (``pip install -e '.[bench]'``); they are never imported by bayesreg.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+POSTERIOR_WORKLOADS = ("diabetes-gaussian", "diabetes-laplace", "d2l-laplace", "synthetic-laplace")
+MAP_WORKLOADS = ("ridge-map", "lasso-map")
+WORKLOADS = POSTERIOR_WORKLOADS + MAP_WORKLOADS
+ACCURACY = 1e-6
+#: NumPyro on synthetic-laplace by default: 1 chain of this many warm-up steps and draws (see the docstring)
+SYNTHETIC_NUMPYRO = 250
+TOL_LADDER = (1e-4, 1e-6, 1e-8, 1e-10, 1e-12, 1e-14)
+
+
+# ------------------------------------------------------------------------------------------------ settings
+
+@dataclass(frozen=True)
+class Settings:
+    quick: bool = False
+    full: bool = False
+    seed: int = 0
+    chains: int = 4
+    draws: int = 1000
+    numpyro_warmup: int = 1000
+    nuts_warmup: int = 300
+    reference_rows: bool = True
+    map_repeat: int = 3
+    map_n: int = 1_000_000
+    map_d: int = 100
+    synthetic_n: int = 100_000
+    synthetic_d: int = 50
+
+    @classmethod
+    def make(cls, quick: bool, full: bool, seed: int, map_repeat: int, reference: bool) -> Settings:
+        if quick:
+            return cls(quick=True, full=full, seed=seed, chains=2, draws=200, numpyro_warmup=200, nuts_warmup=150,
+                       reference_rows=False, map_repeat=1, map_n=20_000, map_d=20, synthetic_n=5_000,
+                       synthetic_d=20)
+        return cls(full=full, seed=seed, map_repeat=map_repeat, reference_rows=reference)
+
+
+@dataclass
+class Row:
+    """One line of the results."""
+
+    workload: str
+    tool: str
+    seconds: float
+    ess: float | None = None
+    ess_per_s: float | None = None
+    ratio: float | None = None
+    error: float | None = None
+    agree: float | None = None
+    note: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------------------------------------ data
+
+@dataclass(frozen=True)
+class PosteriorWorkload:
+    name: str
+    data: object  # bayesreg Dataset
+    prior: str    # "gaussian" or "laplace"
+    scale: float  # τ or s
+    sigma: float
+    description: str
+    numpyro_chains: int
+    numpyro_warmup: int
+    numpyro_draws: int
+
+
+def _synthetic(n: int, d: int, seed: int, nonzero: int, noise: float, rho: float, sparse: bool = True):
+    """Correlated columns (AR(1) correlation ρ^|i−j|) with means in (−2, 2); sparse or dense true weights."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    # AR(1) columns in place: x_j ← ρ x_{j−1} + √(1 − ρ²) z_j keeps unit variance, corr ρ^|i−j|, no copy of X
+    for j in range(1, d):
+        X[:, j] *= math.sqrt(1.0 - rho * rho)
+        X[:, j] += rho * X[:, j - 1]
+    X += rng.uniform(-2.0, 2.0, d)
+    w = np.zeros(d)
+    idx = rng.choice(d, size=min(nonzero, d), replace=False) if sparse else np.arange(d)
+    w[idx] = rng.normal(0.0, 1.0, size=len(idx))
+    y = X @ w + 3.0 + noise * rng.standard_normal(n)
+    return X, y, w
+
+
+def posterior_workload(name: str, cfg: Settings) -> PosteriorWorkload:
+    import bayesreg as br
+
+    numpyro = (cfg.chains, cfg.numpyro_warmup, cfg.draws)
+    if name == "diabetes-gaussian":
+        return PosteriorWorkload(name, br.load_diabetes(), "gaussian", 20.0, 54.0,
+                                 "diabetes 442×10, w ~ N(0, 20²), σ = 54", *numpyro)
+    if name == "diabetes-laplace":
+        return PosteriorWorkload(name, br.load_diabetes(), "laplace", 54.0**2 / 221.0, 54.0,
+                                 "diabetes 442×10, w ~ Laplace(0, 13.19), σ = 54", *numpyro)
+    if name == "d2l-laplace":
+        return PosteriorWorkload(name, br.load_d2l(0).train, "laplace", 0.01, 0.01,
+                                 "d2l 20×200, w ~ Laplace(0, 0.01), σ = 0.01", *numpyro)
+    if name == "synthetic-laplace":
+        X, y, _ = _synthetic(cfg.synthetic_n, cfg.synthetic_d, cfg.seed + 1, nonzero=10, noise=1.0, rho=0.5)
+        data = br.from_arrays(X, y, name="synthetic")
+        if not (cfg.full or cfg.quick):
+            numpyro = (1, SYNTHETIC_NUMPYRO, SYNTHETIC_NUMPYRO)
+        return PosteriorWorkload(name, data, "laplace", 0.01, 1.0,
+                                 f"synthetic {cfg.synthetic_n}×{cfg.synthetic_d}, w ~ Laplace(0, 0.01), σ = 1",
+                                 *numpyro)
+    raise ValueError(name)
+
+
+# ------------------------------------------------------------------------------------------------ metrics
+
+def min_bulk_ess(w: np.ndarray) -> float:
+    """min_j bulk ESS of w_j from draws (chain, draw, d), by ArviZ."""
+    import arviz as az
+
+    ess = az.ess(az.convert_to_dataset({"w": np.asarray(w, dtype=np.float64)}), method="bulk")["w"].values
+    return float(np.min(ess))
+
+
+def _timed(fn: Callable):
+    start = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - start, out
+
+
+# ------------------------------------------------------------------------------------------------ NumPyro
+
+def _numpyro():
+    try:
+        import jax
+        import numpyro
+    except ImportError as exc:  # pragma: no cover - exercised only without the bench extra
+        raise SystemExit("the benchmark needs NumPyro and JAX: pip install -e '.[bench]'") from exc
+    jax.config.update("jax_enable_x64", True)
+    numpyro.enable_x64()
+    return jax, numpyro
+
+
+def run_numpyro(wl: PosteriorWorkload, cfg: Settings) -> dict:
+    jax, numpyro = _numpyro()
+    import numpyro.distributions as dist
+    from numpyro.infer import MCMC, NUTS
+
+    prior, scale, sigma = wl.prior, wl.scale, wl.sigma
+
+    def model(X, y):
+        d = X.shape[1]
+        base = dist.Normal(0.0, scale) if prior == "gaussian" else dist.Laplace(0.0, scale)
+        w = numpyro.sample("w", base.expand([d]).to_event(1))
+        b = numpyro.sample("b", dist.ImproperUniform(dist.constraints.real, (), ()))
+        numpyro.sample("y", dist.Normal(X @ w + b, sigma), obs=y)
+
+    def go():
+        X, y = np.asarray(wl.data.X), np.asarray(wl.data.y)
+        mcmc = MCMC(NUTS(model), num_warmup=wl.numpyro_warmup, num_samples=wl.numpyro_draws,
+                    num_chains=wl.numpyro_chains, chain_method="sequential", progress_bar=False)
+        mcmc.run(jax.random.PRNGKey(cfg.seed), X, y, extra_fields=("num_steps",))
+        samples = mcmc.get_samples(group_by_chain=True)
+        steps = np.asarray(mcmc.get_extra_fields()["num_steps"])
+        return np.asarray(samples["w"]), float(steps.mean())
+
+    seconds, (w, steps) = _timed(go)
+    return {"seconds": seconds, "w": w, "steps": steps}
+
+
+# ------------------------------------------------------------------------------------------------ bayesreg
+
+def _prior(wl: PosteriorWorkload):
+    import bayesreg as br
+
+    return br.Gaussian(wl.scale) if wl.prior == "gaussian" else br.Laplace(wl.scale)
+
+
+def _cold_cache() -> None:
+    """Forget cached sufficient statistics, so that every timed call pays for its own pass over the rows."""
+    from bayesreg import suffstats
+
+    suffstats._CACHE.clear()
+
+
+def run_bayesreg(wl: PosteriorWorkload, cfg: Settings, method: str) -> dict:
+    from bayesreg.fit import fit
+
+    kwargs = {"warmup": cfg.nuts_warmup} if method == "nuts" else {}
+    _cold_cache()
+    seconds, post = _timed(lambda: fit(wl.data, _prior(wl), wl.sigma, method=method, chains=cfg.chains,
+                                       draws=cfg.draws, seed=cfg.seed, **kwargs))
+    steps = post.sample_stats["n_steps"].mean() if "n_steps" in post.sample_stats else None
+    warmup = post.info.get("warmup", 0)
+    return {"seconds": seconds, "w": post.draws["w"], "method": post.method, "steps": steps, "warmup": warmup}
+
+
+def run_pyro_potential(wl: PosteriorWorkload, cfg: Settings) -> dict:
+    """Pyro's own NUTS and MCMC (its Python transition) on the sufficient-statistics potential, warm-started at the
+    MAP with the inverse mass matrix set to the (Laplace-approximate) covariance; step size tuned in warm-up."""
+    import pyro
+    import torch
+    from pyro.infer import MCMC, NUTS
+
+    import bayesreg as br
+    from bayesreg.infer.nuts import map_start, warm_start
+    from bayesreg.infer.potential import Potential
+
+    _cold_cache()
+
+    def go():
+        model = br.LinearRegressionModel(_prior(wl), sigma=wl.sigma)
+        potential = Potential(wl.data, model)
+        theta0, cov = warm_start(potential, map_start(wl.data, model)[0])
+        mass = torch.as_tensor(cov)
+
+        class WarmNUTS(NUTS):
+            def _build_basetree(self, *args, **kwargs):
+                kernel_steps.append(1)
+                return super()._build_basetree(*args, **kwargs)
+
+            def setup(self, warmup_steps, *args, **kwargs):
+                super().setup(warmup_steps, *args, **kwargs)
+                (key,) = self.mass_matrix_adapter.inverse_mass_matrix
+                self.mass_matrix_adapter.inverse_mass_matrix = {key: mass}
+                self._adapter.reset_step_size_adaptation(self._initial_params)
+
+        draws = []
+        for chain in range(cfg.chains):
+            kernel_steps.clear()
+            pyro.set_rng_seed(cfg.seed + chain)
+            kernel = WarmNUTS(potential_fn=potential.torch_fn(), full_mass=True, adapt_mass_matrix=False)
+            mcmc = MCMC(kernel, num_samples=cfg.draws, warmup_steps=cfg.nuts_warmup, disable_progbar=True,
+                        initial_params={"theta": torch.as_tensor(theta0)})
+            mcmc.run()
+            draws.append(mcmc.get_samples()["theta"].numpy()[:, : potential.d])
+            steps.append(len(kernel_steps) / (cfg.nuts_warmup + cfg.draws))  # warm-up included
+        return np.stack(draws)
+
+    steps: list[float] = []
+    kernel_steps: list[int] = []
+    seconds, w = _timed(go)
+    return {"seconds": seconds, "w": w, "steps": float(np.mean(steps))}
+
+
+def run_pyro_model(wl: PosteriorWorkload, cfg: Settings) -> dict:
+    import bayesreg as br
+    from bayesreg.infer.nuts import nuts
+
+    model = br.LinearRegressionModel(_prior(wl), sigma=wl.sigma)
+    _cold_cache()
+    seconds, post = _timed(lambda: nuts(wl.data, model, chains=1, draws=cfg.draws, warmup=cfg.numpyro_warmup,
+                                        seed=cfg.seed, path="model", jit_compile=True))
+    return {"seconds": seconds, "w": post.draws["w"], "steps": float(post.sample_stats["n_steps"].mean())}
+
+
+def posterior_rows(name: str, cfg: Settings, log) -> list[Row]:
+    wl = posterior_workload(name, cfg)
+    log(f"[{name}] {wl.description}")
+    log(f"  numpyro nuts ({wl.numpyro_chains} chain(s) × {wl.numpyro_warmup} + {wl.numpyro_draws}) ...")
+    ref = run_numpyro(wl, cfg)
+    ref_ess = min_bulk_ess(ref["w"])
+    ref_rate = ref_ess / ref["seconds"]
+    ref_flat = ref["w"].reshape(-1, ref["w"].shape[-1])
+    ref_mean, ref_sd = ref_flat.mean(0), ref_flat.std(0)
+    note = (f"{wl.numpyro_chains} × ({wl.numpyro_warmup} + {wl.numpyro_draws}), "
+            f"{ref['steps']:.0f} steps/iteration")
+    rows = [Row(name, "numpyro nuts", ref["seconds"], ref_ess, ref_rate, 1.0, note=note)]
+
+    def add(tool: str, result: dict, note: str = ""):
+        ess = min_bulk_ess(result["w"])
+        flat = result["w"].reshape(-1, result["w"].shape[-1])
+        agree = float(np.max(np.abs(flat.mean(0) - ref_mean) / ref_sd))
+        rate = ess / result["seconds"]
+        if result.get("steps") is not None:
+            note += f", {result['steps']:.0f} steps/iteration"
+        rows.append(Row(name, tool, result["seconds"], ess, rate, rate / ref_rate, agree=agree, note=note))
+        log(f"  {tool}: {result['seconds']:.3f} s, ESS {ess:.0f}, {rate:.0f}/s, ×{rate / ref_rate:.1f}")
+
+    log(f"  numpyro nuts: {ref['seconds']:.2f} s, ESS {ref_ess:.0f}, {ref_rate:.0f}/s")
+    auto = run_bayesreg(wl, cfg, "auto")
+    add("bayesreg auto", auto, f"{auto['method']}, {cfg.chains} × ({auto['warmup']} + {cfg.draws})")
+    add("bayesreg nuts", run_bayesreg(wl, cfg, "nuts"), f"{cfg.chains} × ({cfg.nuts_warmup} + {cfg.draws})")
+    if cfg.reference_rows and name.startswith("diabetes"):
+        add("pyro nuts, potential_fn", run_pyro_potential(wl, cfg), f"{cfg.chains} × ({cfg.nuts_warmup} + {cfg.draws})")
+        add("pyro nuts, model", run_pyro_model(wl, cfg), f"1 × ({cfg.numpyro_warmup} + {cfg.draws}), jit")
+    return rows
+
+
+# ------------------------------------------------------------------------------------------------ MAP
+
+def _centred_gram(X: np.ndarray, y: np.ndarray, block: int = 1 << 14):
+    """Two-pass centred cross-products (exact means first), for the reference only."""
+    x_mean = X.mean(axis=0)
+    y_mean = float(y.mean())
+    d = X.shape[1]
+    G, q = np.zeros((d, d)), np.zeros(d)
+    for i in range(0, len(y), block):
+        Xc = X[i:i + block] - x_mean
+        yc = y[i:i + block] - y_mean
+        G += Xc.T @ Xc
+        q += Xc.T @ yc
+    return x_mean, y_mean, G, q
+
+
+def _row_gradient(X, y, x_mean, y_mean, w, block: int = 1 << 14) -> np.ndarray:
+    """Xcᵀ(yc − Xc w) from the rows, blockwise."""
+    g = np.zeros(X.shape[1])
+    for i in range(0, len(y), block):
+        Xc = X[i:i + block] - x_mean
+        g += Xc.T @ ((y[i:i + block] - y_mean) - Xc @ w)
+    return g
+
+
+def reference_ridge(X, y, lam: float) -> tuple[np.ndarray, float]:
+    from scipy import linalg
+
+    x_mean, y_mean, G, q = _centred_gram(X, y)
+    A = G + lam * np.eye(len(q))
+    factor = linalg.cho_factor(A)
+    w = linalg.cho_solve(factor, q)
+    for _ in range(2):  # iterative refinement with residuals from the rows
+        w = w + linalg.cho_solve(factor, _row_gradient(X, y, x_mean, y_mean, w) - lam * w)
+    kkt = np.max(np.abs(_row_gradient(X, y, x_mean, y_mean, w) - lam * w)) / np.max(np.abs(q))
+    return w, float(kkt)
+
+
+def reference_lasso(X, y, l1: float) -> tuple[np.ndarray, float]:
+    from bayesreg.solvers.proximal import minimize_quadratic_l1
+
+    x_mean, y_mean, G, q = _centred_gram(X, y)
+    yy = float(((y - y_mean) ** 2).sum())
+    w, converged, *_ = minimize_quadratic_l1(G, q, yy, l1, 0.0, tol=1e-15, max_sweeps=1_000_000)
+    for _ in range(2):  # Newton refinement on the active set, signs fixed, residuals from the rows
+        active = np.flatnonzero(w)
+        g = _row_gradient(X, y, x_mean, y_mean, w)
+        step = np.linalg.solve(G[np.ix_(active, active)], g[active] - l1 * np.sign(w[active]))
+        w[active] += step
+    g = _row_gradient(X, y, x_mean, y_mean, w)
+    active = w != 0
+    viol = np.where(active, np.abs(g - l1 * np.sign(w)), np.maximum(np.abs(g) - l1, 0.0))
+    return w, float(np.max(viol) / l1)
+
+
+def _error(w, ref) -> float:
+    return float(np.max(np.abs(np.asarray(w) - ref)) / np.max(np.abs(ref)))
+
+
+def _median_time(fn: Callable, repeat: int):
+    times, out = [], None
+    for _ in range(repeat):
+        t, out = _timed(fn)
+        times.append(t)
+    return statistics.median(times), out
+
+
+def _calibrated(make: Callable[[float], Callable], ref, repeat: int, log, label: str):
+    """The loosest tol in the ladder whose solution is within ACCURACY of ``ref``; its median time and error."""
+    tried = []
+    for tol in TOL_LADDER:
+        _, w = _timed(make(tol))
+        err = _error(w, ref)
+        tried.append((tol, err))
+        if err <= ACCURACY:
+            seconds, w = _median_time(make(tol), repeat)
+            log(f"  {label}: tol {tol:g} → error {err:.1e}; {seconds:.3f} s (median of {repeat})")
+            return seconds, _error(w, ref), tol, tried
+    log(f"  {label}: no tol in the ladder reached {ACCURACY:g} ({tried})")
+    seconds, w = _median_time(make(TOL_LADDER[-1]), repeat)
+    return seconds, _error(w, ref), TOL_LADDER[-1], tried
+
+
+def map_rows(names: list[str], cfg: Settings, log) -> list[Row]:
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning as SkConvergence
+    from sklearn.linear_model import Lasso, Ridge
+
+    from bayesreg.solvers import ConvergenceWarning, PenalizedLeastSquares
+    from bayesreg.solvers.closed_form import ridge
+    from bayesreg.solvers.proximal import coordinate_descent
+
+    n, d = cfg.map_n, cfg.map_d
+    log(f"[map] synthetic {n}×{d} (float64, {n * d * 8 / 1e9:.1f} GB) ...")
+    X, y, _ = _synthetic(n, d, cfg.seed + 2, nonzero=d // 2, noise=2.0, rho=0.3)
+    rows = []
+    if "ridge-map" in names:
+        alpha = 1000.0
+        ref, kkt = reference_ridge(X, y, alpha)
+        log(f"[ridge-map] reference KKT residual {kkt:.1e}")
+        t_sk, sk = _median_time(lambda: Ridge(alpha=alpha).fit(X, y).coef_, cfg.map_repeat)
+        problem = PenalizedLeastSquares(l2=alpha)
+        t_br, res = _median_time(lambda: ridge(X, y, problem).w, cfg.map_repeat)
+        e_sk, e_br = _error(sk, ref), _error(res, ref)
+        log(f"  sklearn Ridge: {t_sk:.3f} s, error {e_sk:.1e}; bayesreg ridge: {t_br:.3f} s, error {e_br:.1e}")
+        rows.append(Row("ridge-map", "sklearn Ridge(solver=auto)", t_sk, ratio=1.0, error=e_sk,
+                        extra={"reference_kkt": kkt}))
+        rows.append(Row("ridge-map", "bayesreg ridge", t_br, ratio=t_br / t_sk, error=e_br,
+                        note="blocked syrk statistics, a thread per core; Cholesky"))
+    if "lasso-map" in names:
+        alpha = 0.1
+        l1 = n * alpha
+        ref, kkt = reference_lasso(X, y, l1)
+        log(f"[lasso-map] reference KKT residual {kkt:.1e} (relative to λ₁), {int(np.sum(ref != 0))} non-zero")
+
+        def sk_fit(tol):
+            def go():
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", SkConvergence)
+                    return Lasso(alpha=alpha, tol=tol, max_iter=100_000).fit(X, y).coef_
+            return go
+
+        def br_fit(tol):
+            problem = PenalizedLeastSquares(l1=l1)
+
+            def go():
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    return coordinate_descent(X, y, problem, tol=tol).w
+            return go
+
+        t_sk, e_sk, tol_sk, tried_sk = _calibrated(sk_fit, ref, cfg.map_repeat, log, "sklearn Lasso")
+        t_br, e_br, tol_br, tried_br = _calibrated(br_fit, ref, cfg.map_repeat, log, "bayesreg coordinate_descent")
+        rows.append(Row("lasso-map", "sklearn Lasso", t_sk, ratio=1.0, error=e_sk, note=f"tol {tol_sk:g}",
+                        extra={"reference_kkt": kkt, "ladder": tried_sk}))
+        rows.append(Row("lasso-map", "bayesreg coordinate_descent", t_br, ratio=t_br / t_sk, error=e_br,
+                        note=f"tol {tol_br:g}", extra={"ladder": tried_br}))
+    return rows
+
+
+# ------------------------------------------------------------------------------------------------ report
+
+TARGETS = (
+    # (workload, tool, kind, threshold): kind "min" = ratio ≥ threshold, "max" = ratio ≤ threshold
+    ("diabetes-gaussian", "bayesreg auto", "min", 20.0),
+    ("diabetes-laplace", "bayesreg auto", "min", 20.0),
+    ("d2l-laplace", "bayesreg auto", "min", 20.0),
+    ("synthetic-laplace", "bayesreg auto", "min", 20.0),
+    ("diabetes-gaussian", "bayesreg nuts", "min", 1.0),
+    ("diabetes-laplace", "bayesreg nuts", "min", 1.0),
+    ("ridge-map", "bayesreg ridge", "max", 0.5),
+    ("lasso-map", "bayesreg coordinate_descent", "max", 1.0),
+)
+
+
+def targets(rows: list[Row]) -> list[dict]:
+    out = []
+    for workload, tool, kind, threshold in TARGETS:
+        row = next((r for r in rows if r.workload == workload and r.tool == tool), None)
+        if row is None or row.ratio is None:
+            continue
+        met = row.ratio >= threshold if kind == "min" else row.ratio <= threshold
+        if workload.endswith("-map"):
+            met = met and all(r.error is not None and r.error <= ACCURACY for r in rows if r.workload == workload)
+        out.append({"workload": workload, "tool": tool, "ratio": row.ratio,
+                    "target": f"{'≥' if kind == 'min' else '≤'} {threshold:g}×", "met": bool(met)})
+    return out
+
+
+def _fmt(x, spec):
+    return "—" if x is None else format(x, spec)
+
+
+def format_tables(rows: list[Row], goals: list[dict]) -> str:
+    lines = []
+    post = [r for r in rows if r.ess is not None]
+    if post:
+        lines.append("Posterior throughput: min bulk ESS over w per wall-second (warm-up and compilation included)")
+        lines.append(f"  {'workload':<19} {'tool':<25} {'wall s':>8} {'min ESS':>8} {'ESS/s':>9} "
+                     f"{'× NumPyro':>10} {'agree':>6}  note")
+        for r in post:
+            lines.append(f"  {r.workload:<19} {r.tool:<25} {r.seconds:8.3f} {r.ess:8.0f} {r.ess_per_s:9.0f} "
+                         f"{r.ratio:10.1f} {_fmt(r.agree, '6.2f')}  {r.note}")
+    maps = [r for r in rows if r.ess is None]
+    if maps:
+        lines.append("")
+        lines.append(f"MAP at equal accuracy (error = max|w − w*| / max|w*| ≤ {ACCURACY:g}; median wall seconds)")
+        lines.append(f"  {'workload':<19} {'tool':<29} {'seconds':>8} {'error':>8} {'× sklearn':>10}  note")
+        for r in maps:
+            lines.append(f"  {r.workload:<19} {r.tool:<29} {r.seconds:8.3f} {_fmt(r.error, '8.1e')} "
+                         f"{r.ratio:10.2f}  {r.note}")
+    if goals:
+        lines.append("")
+        lines.append("Targets")
+        for g in goals:
+            lines.append(f"  {g['workload']:<19} {g['tool']:<29} {g['ratio']:8.2f}×  target {g['target']:<7} "
+                         f"{'met' if g['met'] else 'NOT MET'}")
+    return "\n".join(lines)
+
+
+def environment() -> dict:
+    import importlib.metadata as md
+
+    versions = {}
+    for pkg in ("bayesreg", "numpy", "scipy", "scikit-learn", "torch", "pyro-ppl", "arviz", "numpyro", "jax",
+                "jaxlib"):
+        try:
+            versions[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            versions[pkg] = None
+    return {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
+            "platform": platform.platform(), "versions": versions,
+            "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None}
+
+
+# ------------------------------------------------------------------------------------------------ main
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small data and few draws: a smoke run")
+    parser.add_argument("--full", action="store_true", help="NumPyro runs 4 chains on synthetic-laplace too")
+    parser.add_argument("--only", default=None, help=f"comma-separated workloads among: {', '.join(WORKLOADS)}")
+    parser.add_argument("--out", default=None, help="write the results as JSON to this file")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--map-repeat", type=int, default=3, help="timed runs per MAP solver (median)")
+    parser.add_argument("--no-reference", action="store_true",
+                        help="skip the Pyro reference rows (Pyro's own transition, the Pyro model)")
+    args = parser.parse_args(argv)
+    names = WORKLOADS if args.only is None else tuple(s.strip() for s in args.only.split(",") if s.strip())
+    unknown = [s for s in names if s not in WORKLOADS]
+    if unknown:
+        parser.error(f"unknown workload(s) {', '.join(unknown)}: choose from {', '.join(WORKLOADS)}")
+    if args.map_repeat < 1:
+        parser.error("--map-repeat must be ≥ 1")
+    cfg = Settings.make(args.quick, args.full, args.seed, args.map_repeat, not args.no_reference)
+    _numpyro()  # fail early without the bench extra
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    began = time.perf_counter()
+    _warm_up_imports()
+    rows: list[Row] = []
+    for name in POSTERIOR_WORKLOADS:
+        if name in names:
+            rows += posterior_rows(name, cfg, log)
+    wanted_maps = [n for n in MAP_WORKLOADS if n in names]
+    if wanted_maps:
+        rows += map_rows(wanted_maps, cfg, log)
+    goals = targets(rows)
+    print(format_tables(rows, goals))
+    total = time.perf_counter() - began
+    print(f"\n{len(rows)} rows in {total:.0f} s; {os.cpu_count()} CPUs; command: "
+          f"python benchmarks/run.py {' '.join(argv if argv is not None else sys.argv[1:])}".rstrip())
+    if args.out:
+        payload = {"settings": cfg.__dict__, "environment": environment(), "seconds": total,
+                   "rows": [r.__dict__ for r in rows], "targets": goals}
+        Path(args.out).write_text(json.dumps(payload, indent=2, default=_json_default))
+    return 0
+
+
+def _warm_up_imports() -> None:
+    """Import and touch what every tool loads lazily (torch, Pyro, ArviZ, scikit-learn), outside the timings."""
+    import arviz  # noqa: F401
+    import pyro  # noqa: F401
+    import sklearn.linear_model  # noqa: F401
+    import torch  # noqa: F401
+
+    import bayesreg as br
+    from bayesreg.fit import fit
+
+    tiny = br.from_arrays(np.arange(12.0).reshape(6, 2) ** 1.5, np.arange(6.0), name="warm-up")
+    for prior, method in ((br.Gaussian(1.0), "auto"), (br.Laplace(1.0), "auto"), (br.Laplace(1.0), "nuts")):
+        fit(tiny, prior, 1.0, method=method, draws=10, chains=1, warmup=10)
+    jax, _ = _numpyro()
+    jax.numpy.zeros(1).block_until_ready()  # JAX's backend start-up (compilation stays in the timings)
+
+
+def _json_default(obj):
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, (np.floating, np.integer)):
+        return obj.item()
+    return str(obj)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
