@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    ?= out
 
-.PHONY: install report test test-slow lint clean
+.PHONY: install report test test-slow bench lint clean
 
 install: $(STAMP)
 
@@ -29,6 +29,11 @@ test: $(STAMP)
 # exit status 5 is pytest's "no tests collected": no slow checks exist yet, which is not a failure
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow; rc=$$?; if [ $$rc -eq 5 ]; then echo "no slow tests yet"; else exit $$rc; fi
+
+# bayesreg against NumPyro NUTS and scikit-learn on the same machine, in one run (about 5 minutes)
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[bench]'
+	$(BIN)/python benchmarks/run.py --out $(OUT)/bench.json
 
 lint: $(STAMP)
 	$(BIN)/ruff check bayesreg analyses tests

@@ -45,7 +45,7 @@ from .suffstats import SufficientStats  # noqa: E402
 _LAZY = {  # Pyro, torch and scikit-learn take seconds to import: load them when asked for
     "LinearRegressionModel": ("models", "LinearRegressionModel"),
     "BayesianLinearRegression": ("estimator", "BayesianLinearRegression"),
-    "fit": ("fit", "fit"),
+    "fit": ("fitting", "fit"),
     "health": ("diagnostics", "health"),
     "derived_map": ("solvers.derived_map", "derived_map"),
     "multioutput_posterior": ("multioutput", "multioutput_posterior"),

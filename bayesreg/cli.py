@@ -155,14 +155,16 @@ def _add_fit(sub) -> None:
     noise.add_argument("--sigma", type=float, metavar="S", help="noise standard deviation σ, fixed")
     noise.add_argument("--sigma-prior", metavar="SPEC",
                        help="a prior on σ: halfnormal:S, halfcauchy:S, or invgamma:A,B on σ²")
-    from .fit import METHODS
+    from .fitting import METHODS
 
     p.add_argument("--method", default="auto", choices=METHODS, help="inference method (default: auto)")
     p.add_argument("--chains", type=int, default=4, help="chains (default: 4)")
     p.add_argument("--draws", type=int, default=1000, help="draws kept per chain (default: 1000)")
-    p.add_argument("--warmup", type=int, default=1000, help="warm-up iterations per chain (default: 1000)")
+    p.add_argument("--warmup", type=int, default=None, help="warm-up iterations per chain (default: 300 NUTS steps, "
+                   "as NUTS starts at the MAP with its mass matrix set; 500 Gibbs sweeps)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    p.add_argument("--dense-mass", action="store_true", help="NUTS: adapt a dense mass matrix")
+    p.add_argument("--dense-mass", action="store_true",
+                   help="NUTS: a dense mass matrix (already the default when it is set from the posterior covariance)")
     p.add_argument("--guide", default="mvn", choices=["normal", "mvn", "lowrank"],
                    help="SVI guide: mean-field normal, full-rank mvn (default), lowrank")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory (must not hold results)")
@@ -650,12 +652,12 @@ def _run_fit(args) -> int:
     from pathlib import Path
 
     from .diagnostics import check_draws, health, summary_table
-    from .fit import fit
+    from .fitting import fit
     from .outputs import output_directory, save_figure, write_json
     from .priors import prior_from_options
 
     # everything that can be checked without the data is checked before anything is read or written
-    check_draws(args.chains, args.draws, args.warmup, args.method)
+    check_draws(args.chains, args.draws, 0 if args.warmup is None else args.warmup, args.method)
     _check_engine(args)
     if args.engine != "memory" and args.method == "svi":
         raise SpecError(f"SVI trains on the rows, which --engine {args.engine} does not keep; use --method "

@@ -39,7 +39,7 @@ class BayesianLinearRegression(RegressorMixin, BaseEstimator):
     bias
         ``"flat"`` (unpenalised), ``"none"``, ``"normal:S"``.
     method, chains, draws, warmup, seed
-        Inference (see :func:`bayesreg.fit.fit`); ``"auto"`` is exact where conjugate.
+        Inference (see :func:`bayesreg.fitting.fit`); ``"auto"`` is exact where conjugate.
     """
 
     def __init__(self, prior="gaussian", tau=None, scale=None, lam=None, convention=None, tau_prior=None,
@@ -61,7 +61,7 @@ class BayesianLinearRegression(RegressorMixin, BaseEstimator):
         self.seed = seed
 
     def fit(self, X, y):
-        from .fit import fit
+        from .fitting import fit
         from .priors import prior_from_options
 
         data = from_arrays(X, y)

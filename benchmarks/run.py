@@ -23,7 +23,7 @@ either way. The ratio column is
 bayesreg's ESS/s over NumPyro's. ``agree`` is the largest |difference of posterior means| over the weights, in
 NumPyro posterior sds: a check that both sampled the same posterior.
 
-Rows: ``bayesreg auto`` is ``bayesreg.fit(method="auto")`` (the exact posterior for a Gaussian prior with σ fixed,
+Rows: ``bayesreg auto`` is ``bayesreg.fitting(method="auto")`` (the exact posterior for a Gaussian prior with σ fixed,
 the Bayesian-lasso Gibbs sampler for a Laplace prior); ``bayesreg nuts`` is ``fit(method="nuts")`` (NUTS on the
 sufficient-statistics potential, warm-started at the MAP with the mass matrix from the posterior covariance, 300
 warm-up steps); ``pyro nuts, potential_fn`` is Pyro's own ``NUTS(potential_fn=...)`` and ``MCMC`` on the same
@@ -253,7 +253,7 @@ def _cold_cache() -> None:
 
 
 def run_bayesreg(wl: PosteriorWorkload, cfg: Settings, method: str) -> dict:
-    from bayesreg.fit import fit
+    from bayesreg.fitting import fit
 
     kwargs = {"warmup": cfg.nuts_warmup} if method == "nuts" else {}
     _cold_cache()
@@ -627,11 +627,11 @@ def _warm_up_imports() -> None:
     import torch  # noqa: F401
 
     import bayesreg as br
-    from bayesreg.fit import fit
+    from bayesreg.fitting import fit
 
     tiny = br.from_arrays(np.arange(12.0).reshape(6, 2) ** 1.5, np.arange(6.0), name="warm-up")
     for prior, method in ((br.Gaussian(1.0), "auto"), (br.Laplace(1.0), "auto"), (br.Laplace(1.0), "nuts")):
-        fit(tiny, prior, 1.0, method=method, draws=10, chains=1, warmup=10)
+        fit(tiny, prior, 1.0, method=method, draws=100, chains=1, warmup=10)  # the fewest fit() allows
     jax, _ = _numpyro()
     jax.numpy.zeros(1).block_until_ready()  # JAX's backend start-up (compilation stays in the timings)
 

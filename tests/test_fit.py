@@ -20,7 +20,7 @@ from bayesreg import (
 )
 from bayesreg.cli import main
 from bayesreg.diagnostics import health, summary_table
-from bayesreg.fit import choose_method, fit
+from bayesreg.fitting import choose_method, fit
 from bayesreg.infer.idata import import_arviz
 from bayesreg.infer.nuts import nuts
 from bayesreg.priors import HierarchicalPrior, parse_sigma_prior
@@ -119,7 +119,9 @@ def test_fit_exact_and_map(diabetes):
 
 
 def test_health_flags_what_is_wrong(diabetes):
-    few = fit(diabetes, Gaussian(20.0), 54.0, draws=20, chains=2)
+    with pytest.raises(SpecError, match="too few to diagnose"):
+        fit(diabetes, Gaussian(20.0), 54.0, draws=20, chains=2)
+    few = gaussian_posterior(diabetes, prior=20.0, sigma=54.0).draws(20, 2, 0)
     verdict = health(few)
     assert not verdict.ok and any("draws" in r for r in verdict.reasons)
     # tree depth 1 cannot cross this posterior: saturation is flagged
@@ -290,3 +292,10 @@ def test_hierarchical_prior_infers_the_scale(diabetes):
     assert post.draws["tau"].shape == (2, 150) and np.all(tau > 0)
     # the evidence-maximising τ on these data is O(100): the posterior of τ must sit in that range, not at 0
     assert 20 < np.median(tau) < 2000
+
+
+def test_package_fit_stays_the_function_after_the_cli_is_imported():
+    import bayesreg
+    import bayesreg.cli  # noqa: F401  (imports the fitting module)
+
+    assert callable(bayesreg.fit) and bayesreg.fit.__name__ == "fit"

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import bayesreg.fit as fit_module
+import bayesreg.fitting as fit_module
 from bayesreg import load_diabetes
 from bayesreg.cli import main
 from bayesreg.data import load_dataset
@@ -23,7 +23,7 @@ from bayesreg.errors import (
     NoPriorError,
     SpecError,
 )
-from bayesreg.fit import fit
+from bayesreg.fitting import fit
 from bayesreg.infer.result import Posterior
 from bayesreg.outputs import output_directory
 from bayesreg.priors import parse_sigma_prior, prior_from_options

@@ -210,7 +210,7 @@ def test_model_path_still_runs():
 
 
 def test_fit_nuts_takes_the_fast_path():
-    from bayesreg.fit import fit
+    from bayesreg.fitting import fit
 
     post = fit(br.load_diabetes(), br.Gaussian(20.0), 54.0, method="nuts", chains=2, draws=100, seed=0)
     assert post.info["path"] == "suffstats" and post.info["warmup"] == 300 and post.info["dense_mass"]

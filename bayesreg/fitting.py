@@ -35,6 +35,7 @@ from .priors import (
     parse_sigma_prior,
     positive,
 )
+from .suffstats import SufficientStats
 
 __all__ = ["METHODS", "DEFAULT_WARMUP", "choose_method", "fit"]
 
@@ -75,7 +76,7 @@ def _gibbs_ready(prior, sigma) -> bool:
     return isinstance(prior, HierarchicalPrior) and prior.family == "laplace" and prior.scale_prior.kind == "invgamma"
 
 
-def fit(data: Dataset, prior: WeightPrior, sigma: float | str | ScalePrior, bias: str | Bias = "flat",
+def fit(data: Dataset | SufficientStats, prior: WeightPrior, sigma: float | str | ScalePrior, bias: str | Bias = "flat",
         method: str = "auto", *, chains: int = 4, draws: int = 1000, warmup: int | None = None, seed: int = 0,
         progress: bool = False, dense_mass: bool = False, guide: str = "mvn") -> Posterior:
     """The posterior of ``y = Xw + b + ε`` under ``prior``, noise ``sigma`` (fixed sd or a prior), ``bias``.
@@ -85,15 +86,21 @@ def fit(data: Dataset, prior: WeightPrior, sigma: float | str | ScalePrior, bias
     :data:`DEFAULT_WARMUP` for the method. ``dense_mass=True`` asks NUTS for a dense mass matrix; otherwise NUTS
     uses its default, which is dense (set from the posterior covariance) on its sufficient-statistics path.
     """
+    from .diagnostics import check_draws
     from .infer.nuts import map_start
     from .models import LinearRegressionModel
 
     if method not in METHODS:
         raise SpecError(f"unknown method {method!r}: choose from {', '.join(METHODS)}")
+    check_draws(chains, draws, 0 if warmup is None else warmup, method)
+    names = tuple(getattr(data, "feature_names", None) or (f"x{j}" for j in range(data.d)))
     sigma = _sigma_spec(sigma)
     bias = parse_bias(bias)
     model = LinearRegressionModel(prior, sigma=sigma, bias=bias)
     chosen = choose_method(prior, sigma) if method == "auto" else method
+    if chosen == "svi" and isinstance(data, SufficientStats):
+        raise SpecError("SVI trains on the rows, not on sufficient statistics; use --method exact, gibbs, nuts or map "
+                        "(or --engine memory)")
     start, _ = map_start(data, model)
     if warmup is None:
         warmup = DEFAULT_WARMUP.get(chosen, 0)
@@ -115,8 +122,9 @@ def fit(data: Dataset, prior: WeightPrior, sigma: float | str | ScalePrior, bias
         posterior = nuts(data, model, chains=chains, draws=draws, warmup=warmup, seed=seed,
                          dense_mass=True if dense_mass else None, init=None, progress=progress)
     else:
-        posterior = Posterior("map", {k: np.asarray(v)[None, None] for k, v in start.items()}, data.feature_names,
+        posterior = Posterior("map", {k: np.asarray(v)[None, None] for k, v in start.items()}, names,
                               sigma_fixed=model.sigma, info={"converged": True})
+    posterior.feature_names = names
     posterior.info["map"] = {k: np.asarray(v).tolist() for k, v in start.items()}
     posterior.info["method_requested"] = method
     posterior.attrs.update({"prior": repr(prior), "sigma": str(sigma), "bias": str(bias), "seed": seed,
