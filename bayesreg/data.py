@@ -290,8 +290,9 @@ def load_file(path: str | os.PathLike[str], target: str, *, features: Sequence[s
     return _validate(X_frame, y_series, name=Path(path).name, source=label)
 
 
-def _read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Check that ``path`` is a readable, non-empty file of a supported type and read it into a DataFrame."""
+def check_file(path: str | os.PathLike[str]) -> tuple[Path, Any, str]:
+    """Before reading: ``path`` exists, is a readable non-empty file of a supported type. Returns
+    ``(path, reader, kind)``; the in-memory and the streaming loaders share these checks and messages."""
     label = str(path)
     p = Path(path)
     try:
@@ -305,6 +306,13 @@ def _read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     reader, kind = _reader_for(p)
     if size == 0:
         raise _error(f"{label} is empty (0 bytes); pass a {kind} file with a header row and data rows")
+    return p, reader, kind
+
+
+def _read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Check that ``path`` is a readable, non-empty file of a supported type and read it into a DataFrame."""
+    label = str(path)
+    p, reader, kind = check_file(path)
     try:
         return reader(p)
     except PermissionError as exc:

@@ -47,6 +47,7 @@ from scipy import integrate, special, stats
 
 from .conventions import CANONICAL, Convention, get_convention, to_canonical_lam
 from .errors import ImproperPriorError, NoPriorError, SpecError
+from .priors import positive
 
 __all__ = [
     "DerivedPrior",
@@ -70,14 +71,7 @@ _SQRT2 = math.sqrt(2.0)
 DERIVED_PENALTIES = ("elastic-net", "l2-norm", "group-lasso", "log", "student-t")
 
 
-def _positive(x, name: str) -> float:
-    try:
-        value = float(x)
-    except (TypeError, ValueError):
-        raise SpecError(f"{name} must be a positive number, got {x!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise SpecError(f"{name} must be a positive finite number, got {value}")
-    return value
+_positive = positive  # the same check and message as the L1/L2 priors
 
 
 def _finite(x, name: str) -> float:

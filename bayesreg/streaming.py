@@ -164,23 +164,10 @@ def _columns_of(path: Path, kind: str) -> list[str]:
 
 
 def _check_file(path: str | os.PathLike) -> tuple[Path, str]:
-    """The same checks as :func:`bayesreg.data.load_file` before reading: exists, a file, readable, known type,
-    not empty. Returns ``(path, kind)``."""
-    from .data import _error, _reader_for, _unreadable
+    """The same checks and messages as :func:`bayesreg.data.load_file` before reading. Returns ``(path, kind)``."""
+    from .data import check_file
 
-    label = str(path)
-    p = Path(path)
-    try:
-        if not p.exists():
-            raise _error(f"no such file: {label}; check the path (relative paths start at {os.getcwd()})")
-        if p.is_dir():
-            raise _error(f"{label} is a directory, not a file; pass the path of a CSV or Parquet file")
-        size = p.stat().st_size
-    except PermissionError as exc:
-        raise _unreadable(label, exc) from exc
-    _, kind = _reader_for(p)
-    if size == 0:
-        raise _error(f"{label} is empty (0 bytes); pass a {kind} file with a header row and data rows")
+    p, _, kind = check_file(path)
     return p, kind
 
 
