@@ -230,8 +230,8 @@ studies, in order:
   bayesian_lasso       the Bayesian lasso on diabetes: exact zeros of the MAP against the posterior
 
 examples:
-  bayesreg report                         # everything, into {DEFAULT_OUT}/ (about 1 minute)
-  bayesreg report --quick --out /tmp/r    # coarser grids and fewer draws (well under a minute)
+  bayesreg report                         # everything, into {DEFAULT_OUT}/ (about 40 s)
+  bayesreg report --quick --out /tmp/r    # coarser grids and fewer draws (about 20 s)
   bayesreg report --only chapter choosing_lambda --force
 
 Exit status: 0 when every check passes, 1 when the report was written but a check failed, 2 on bad input.
