@@ -45,7 +45,7 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy import integrate, special, stats
 
-from .conventions import CANONICAL, Convention, get_convention, to_canonical_lam
+from .conventions import CANONICAL, Convention, _check_finite, get_convention, to_canonical_lam
 from .errors import ImproperPriorError, NoPriorError, SpecError
 from .priors import positive
 
@@ -74,14 +74,7 @@ DERIVED_PENALTIES = ("elastic-net", "l2-norm", "group-lasso", "log", "student-t"
 _positive = positive  # the same check and message as the L1/L2 priors
 
 
-def _finite(x, name: str) -> float:
-    try:
-        value = float(x)
-    except (TypeError, ValueError):
-        raise SpecError(f"{name} must be a number, got {x!r}") from None
-    if not math.isfinite(value):
-        raise SpecError(f"{name} must be finite, got {value}")
-    return value
+_finite = _check_finite  # the same check and message as the conventions' λ
 
 
 def _dimension(d, name: str = "d (the number of weights)") -> int:
