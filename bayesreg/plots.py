@@ -69,6 +69,24 @@ def credible_intervals(intervals: dict, *, truth=None, max_coords: int = 25, yla
     return ax
 
 
+def finish_coefficient_panels(fig, axes, names, *, xlabel: str, title: str, ncols: int = 5,
+                              legend_columns: int = 3) -> None:
+    """Label a grid of one-panel-per-coefficient path plots (log λ axis, a zero line, the coefficient's name
+    as title, axis labels on the outer panels) and put one legend under the whole figure."""
+    for j, ax in enumerate(axes):
+        ax.axhline(0, color="0.3", lw=0.7)
+        ax.set_xscale("log")
+        ax.set_title(f"w[{names[j]}]", fontsize=10)
+        ax.grid(alpha=0.3)
+        if j % ncols == 0:
+            ax.set_ylabel("weight (progression units\nper unit-norm feature)", fontsize=8)
+        if j >= len(axes) - ncols:
+            ax.set_xlabel(xlabel)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=legend_columns, fontsize=9)
+    fig.suptitle(title)
+
+
 def map_convergence(comparison, *, ax=None):
     """Distance to the exact MAP, max_j |w_j − w_j*|, against the optimiser's step, for every method that
     keeps such a trace (the PyTorch optimisers); a log scale shows linear convergence as a straight line."""

@@ -21,6 +21,7 @@ from ..data import load_diabetes
 from ..diagnostics import health
 from ..infer.gibbs import gibbs_lasso
 from ..infer.idata import import_arviz
+from ..plots import finish_coefficient_panels
 from ..priors import Laplace
 from ..solvers import PenalizedLeastSquares
 from ..solvers.proximal import coordinate_descent
@@ -387,17 +388,9 @@ def _paths_section(paths: dict, hier: dict) -> Section:
         ax.plot(lm, w_map[:, j], color="C3", lw=2, label="lasso (MAP)")
         ax.plot(lg, median[:, j], "o-", color="C1", lw=1.3, ms=3.5, label="posterior median")
         ax.plot(lg, mean[:, j], "--", color="C0", lw=1.3, label="posterior mean")
-        ax.axhline(0, color="0.3", lw=0.7)
-        ax.set_xscale("log")
-        ax.set_title(f"w[{names[j]}]", fontsize=10)
-        ax.grid(alpha=0.3)
-        if j % 5 == 0:
-            ax.set_ylabel("weight (progression units\nper unit-norm feature)", fontsize=8)
-        if j >= 5:
-            ax.set_xlabel("canonical λ₁ = σ²/s")
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=5, fontsize=9)
-    fig.suptitle(f"Diabetes: the lasso path against the Laplace-prior posterior (σ = {paths['sigma']:.2f} fixed)")
+    finish_coefficient_panels(fig, axes, names, xlabel="canonical λ₁ = σ²/s", legend_columns=5,
+                              title="Diabetes: the lasso path against the Laplace-prior posterior "
+                                    f"(σ = {paths['sigma']:.2f} fixed)")
     map_at = np.array(paths["map_at_gibbs"])
     table = Table("Exact zeros along λ₁",
                   ["canonical λ₁", "Lasso alpha", "lasso zeros", "posterior medians at 0",

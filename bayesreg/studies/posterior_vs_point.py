@@ -21,6 +21,7 @@ from scipy import stats as sps
 from ..conventions import from_canonical_lam, to_canonical_lam
 from ..data import load_d2l, load_diabetes
 from ..infer.conjugate import gaussian_posterior, nig_posterior
+from ..plots import finish_coefficient_panels
 from ..priors import ConjugateGaussian, Gaussian, prior_from_penalty
 from ..selection import evidence_curve, maximise_evidence
 from .base import Check, Section, StudyResult, Table, new_figure, one_blas_thread, quiet
@@ -412,19 +413,11 @@ def _path_section(path: dict) -> Section:
         ax.fill_between(lams, lo[:, j], hi[:, j], color="C0", alpha=0.25, lw=0,
                         label=f"{CREDIBLE_MASS:.0%} credible band")
         ax.plot(lams, w[:, j], color="C0", lw=1.8, label="MAP = posterior mean = median")
-        ax.axhline(0, color="0.3", lw=0.7)
         ax.axvline(path["evidence_lam"], color="C3", ls="--", lw=1.1,
                    label=f"max evidence (λ = {path['evidence_lam']:.3g})")
-        ax.set_xscale("log")
-        ax.set_title(f"w[{names[j]}]", fontsize=10)
-        ax.grid(alpha=0.3)
-        if j % 5 == 0:
-            ax.set_ylabel("weight (progression units\nper unit-norm feature)", fontsize=8)
-        if j >= 5:
-            ax.set_xlabel("canonical λ = σ²/τ²")
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=3, fontsize=9)
-    fig.suptitle(f"Diabetes: the ridge path and its {CREDIBLE_MASS:.0%} credible bands (σ = {path['sigma']:.2f} fixed)")
+    finish_coefficient_panels(fig, axes, names, xlabel="canonical λ = σ²/τ²",
+                              title=f"Diabetes: the ridge path and its {CREDIBLE_MASS:.0%} credible bands "
+                                    f"(σ = {path['sigma']:.2f} fixed)")
     ev = path["at_evidence"]
     rows = [[f"w[{name}]", ev["w_map"][j], ev["w_sd"][j], ev["lo"][j], ev["hi"][j],
              bool(ev["lo"][j] > 0 or ev["hi"][j] < 0)] for j, name in enumerate(names)]
