@@ -272,13 +272,7 @@ class _Sampler:
         H[:, self.diag, self.diag] += sigma2[:, None] / v
         scale = 1.0 / np.sqrt(np.einsum("cii->ci", H))
         H *= scale[:, :, None] * scale[:, None, :]
-        try:
-            L = np.linalg.cholesky(H)
-        except np.linalg.LinAlgError:
-            raise SpecError(
-                "the Gibbs sampler's posterior precision is numerically singular: rescale X and y to moderate "
-                "units, or use a prior scale closer to the weights' size"
-            ) from None
+        L = _cholesky(H)
         eps = rng.standard_normal((chains, H.shape[-1], 1))
         rhs = (scale * self.h)[..., None] + np.sqrt(sigma2)[:, None, None] * (L @ eps)
         theta = scale * np.linalg.solve(H, rhs)[..., 0]
@@ -294,13 +288,7 @@ class _Sampler:
         scale = 1.0 / np.sqrt(self.sxx_diag + sigma2[:, None] / v)
         H = self.stats.sxx * (scale[:, :, None] * scale[:, None, :])
         H.reshape(chains, d * d)[:, :: d + 1] = 1.0  # the diagonal, through a strided view
-        try:
-            L = np.linalg.cholesky(H)
-        except np.linalg.LinAlgError:
-            raise SpecError(
-                "the Gibbs sampler's posterior precision is numerically singular: rescale X and y to moderate "
-                "units, or use a prior scale closer to the weights' size"
-            ) from None
+        L = _cholesky(H)
         eps = rng.standard_normal((chains, d + 1))
         sigma = np.sqrt(sigma2)
         rhs = (scale * self.stats.sxy + sigma[:, None] * (L @ eps[:, :d, None])[..., 0])[..., None]
@@ -344,6 +332,17 @@ class _Sampler:
         quad = np.maximum(np.einsum("ci,ij,cj->c", delta, st.sxx, delta), 0.0)
         rss = self.rss_min + quad + st.n * (st.y_mean - c) ** 2
         return (b0 + 0.5 * rss) / rng.standard_gamma(a0 + 0.5 * st.n, size=w.shape[0])
+
+
+def _cholesky(H: np.ndarray) -> np.ndarray:
+    """Cholesky factors of the (equilibrated) posterior precisions, one per chain, or a SpecError that says why."""
+    try:
+        return np.linalg.cholesky(H)
+    except np.linalg.LinAlgError:
+        raise SpecError(
+            "the Gibbs sampler's posterior precision is numerically singular: rescale X and y to moderate "
+            "units, or use a prior scale closer to the weights' size"
+        ) from None
 
 
 def _draw_latent_variances(rng: np.random.Generator, w: np.ndarray, s) -> np.ndarray:
