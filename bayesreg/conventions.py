@@ -41,12 +41,12 @@ For ``sklearn_elasticnet`` the convention's λ of the L2 part is the product α(
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from .errors import ConventionError, SpecError
+from .validate import finite
 
 __all__ = [
     "PENALTIES",
@@ -208,7 +208,7 @@ def to_canonical_lam(penalty: str, lam: float, n: int | None = None,
     """
     conv = get_convention(convention)
     coef = _coef_or_raise(conv, penalty)
-    lam = _check_finite(lam, "lam")
+    lam = finite(lam, "lam")
     factor = coef / conv.loss_scale(n)
     return lam * factor if penalty == "l2" else lam * factor / 2.0
 
@@ -218,14 +218,14 @@ def from_canonical_lam(penalty: str, lam: float, n: int | None = None,
     """Convert a canonical λ to ``convention``'s parameter; the inverse of :func:`to_canonical_lam`."""
     conv = get_convention(convention)
     coef = _coef_or_raise(conv, penalty)
-    lam = _check_finite(lam, "lam")
+    lam = finite(lam, "lam")
     factor = coef / conv.loss_scale(n)
     return lam / factor if penalty == "l2" else 2.0 * lam / factor
 
 
 def sklearn_elasticnet_params(lam_l1: float, lam_l2: float) -> tuple[float, float]:
     """scikit-learn's ``(alpha, l1_ratio)`` from the ``sklearn_elasticnet`` convention's two λ (αρ, α(1−ρ))."""
-    lam_l1, lam_l2 = _check_finite(lam_l1, "lam_l1"), _check_finite(lam_l2, "lam_l2")
+    lam_l1, lam_l2 = finite(lam_l1, "lam_l1"), finite(lam_l2, "lam_l2")
     if lam_l1 < 0 or lam_l2 < 0 or lam_l1 + lam_l2 <= 0:
         raise SpecError(
             f"elastic-net strengths must be ≥ 0 and not both 0, got αρ={lam_l1}, α(1−ρ)={lam_l2}"
@@ -271,11 +271,3 @@ def _check_n(n, conv: Convention) -> int:
     return int(value)
 
 
-def _check_finite(x, name: str) -> float:
-    try:
-        value = float(x)
-    except (TypeError, ValueError):
-        raise SpecError(f"{name} must be a number, got {x!r}") from None
-    if not math.isfinite(value):
-        raise SpecError(f"{name} must be finite, got {value}")
-    return value

@@ -45,9 +45,10 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy import integrate, special, stats
 
-from .conventions import CANONICAL, Convention, _check_finite, get_convention, to_canonical_lam
+from .conventions import CANONICAL, Convention, get_convention, to_canonical_lam
 from .errors import ImproperPriorError, NoPriorError, SpecError
-from .priors import positive
+from .prior_base import Prior
+from .validate import count, finite, positive
 
 __all__ = [
     "DerivedPrior",
@@ -74,13 +75,11 @@ DERIVED_PENALTIES = ("elastic-net", "l2-norm", "group-lasso", "log", "student-t"
 _positive = positive  # the same check and message as the L1/L2 priors
 
 
-_finite = _check_finite  # the same check and message as the conventions' λ
+_finite = finite
 
 
 def _dimension(d, name: str = "d (the number of weights)") -> int:
-    if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1:
-        raise SpecError(f"{name} must be a whole number ≥ 1, got {d!r}")
-    return int(d)
+    return count(d, name, 1, what="a whole number")
 
 
 def _as_array(w) -> np.ndarray:
@@ -132,8 +131,8 @@ def radial_log_normaliser(d: int, scale: float) -> float:
 
 # ------------------------------------------------------------------------------------------- the base
 
-class DerivedPrior:
-    """Common interface of the priors in this module (see the module docstring)."""
+class DerivedPrior(Prior):
+    """Common interface of the priors in this module (see the module docstring); the :class:`Prior` protocol."""
 
     name: ClassVar[str] = "derived"
     separable: ClassVar[bool] = True
@@ -169,7 +168,15 @@ class DerivedPrior:
         self._check(np.zeros(d))
         return self.sample(rng, tuple(shape))
 
-    def pyro_dist(self, d: int):
+    def log_density(self, w, *, sigma=None, tau=None) -> float:
+        return -self.neg_log_density(w)
+
+    @property
+    def proximal(self) -> bool:
+        """Whether :meth:`prox` exists: a convex prior that defines it."""
+        return self.convex and type(self).prox is not DerivedPrior.prox
+
+    def pyro_dist(self, d: int, sigma=None, tau=None):
         """A torch distribution over R^d (event shape ``(d,)``, float64) whose ``log_prob`` is log p(w)."""
         d = _dimension(d)
         if self.d is not None and d != self.d:
@@ -279,6 +286,10 @@ class ElasticNetPrior(DerivedPrior):
         """``{"l1": λ₁ = σ²/s, "l2": λ₂ = σ²/τ²}`` in ``½Σr² + λ₁‖w‖₁ + (λ₂/2)‖w‖²``."""
         s2 = _positive(sigma, "sigma") ** 2
         return {"l1": s2 / self.scale, "l2": s2 / self.tau**2}
+
+    def elementwise_penalty(self, sigma: float) -> tuple[float, float]:
+        lam = self.canonical_lam(sigma)
+        return lam["l1"], lam["l2"]
 
     @classmethod
     def from_canonical_lam(cls, lam_l1: float, lam_l2: float, sigma: float) -> ElasticNetPrior:

@@ -16,22 +16,10 @@ from __future__ import annotations
 import numpy as np
 import pyro
 import torch
-from pyro import distributions as dist
 
-from .derived_priors import DerivedPrior
-from .errors import SpecError
-from .priors import (
-    Bias,
-    ConjugateGaussian,
-    Gaussian,
-    HierarchicalPrior,
-    Laplace,
-    SigmaPrior,
-    WeightPrior,
-    parse_bias,
-    parse_sigma_prior,
-    positive,
-)
+from .model import Model
+from .prior_base import Prior
+from .priors import Bias, SigmaPrior, parse_bias
 
 __all__ = ["LinearRegressionModel", "as_tensor"]
 
@@ -50,7 +38,8 @@ class LinearRegressionModel:
     Parameters
     ----------
     prior
-        Prior on w: :class:`~bayesreg.priors.Gaussian`, :class:`~bayesreg.priors.Laplace` or
+        A whole :class:`~bayesreg.model.Model` (then ``sigma`` and ``bias`` are ignored), or the prior on w:
+        :class:`~bayesreg.priors.Gaussian`, :class:`~bayesreg.priors.Laplace` or
         :class:`~bayesreg.priors.ConjugateGaussian` (``w | σ ~ N(0, σ²/λ)``), a
         :class:`~bayesreg.priors.HierarchicalPrior` (the scale τ gets a prior: site ``tau``), or any prior a
         penalty implies (:mod:`bayesreg.derived_priors`: elastic net, l2-norm, group lasso, Student-t, a custom
@@ -65,6 +54,7 @@ class LinearRegressionModel:
     Examples
     --------
     >>> import torch, pyro
+    >>> from bayesreg.priors import Gaussian
     >>> model = LinearRegressionModel(Gaussian(1.0), sigma=0.5, bias="normal:10")
     >>> X, y = torch.zeros(3, 2, dtype=torch.float64), torch.ones(3, dtype=torch.float64)
     >>> tr = pyro.poutine.trace(model).get_trace(X, y)
@@ -72,21 +62,13 @@ class LinearRegressionModel:
     (torch.Size([2]), torch.float64, ['y'])
     """
 
-    def __init__(self, prior: WeightPrior, sigma: float | str | SigmaPrior = 1.0, bias: str | Bias = "flat"):
-        if not isinstance(prior, (Gaussian, Laplace, ConjugateGaussian, HierarchicalPrior, DerivedPrior)):
-            raise SpecError("prior must be Gaussian, Laplace, ConjugateGaussian, HierarchicalPrior or a derived "
-                            f"prior (bayesreg.derived_priors), got {type(prior).__name__}")
-        self.prior = prior
-        self.bias = parse_bias(bias)
-        if isinstance(sigma, (SigmaPrior, str)):
-            self.sigma: float | None = None
-            self.sigma_prior: SigmaPrior | None = parse_sigma_prior(sigma)
-        else:
-            self.sigma = positive(sigma, "sigma (the noise standard deviation)")
-            self.sigma_prior = None
-        if isinstance(prior, ConjugateGaussian) and self.sigma_prior is None:
-            # With σ fixed the scale-free prior is just N(0, σ²/λ): keep one meaning per object.
-            self.prior = prior.given_sigma(self.sigma)
+    def __init__(self, prior: Prior | Model, sigma: float | str | SigmaPrior = 1.0, bias: str | Bias = "flat"):
+        spec = prior if isinstance(prior, Model) else Model.gaussian(prior, sigma, parse_bias(bias))
+        self.spec = spec
+        self.prior = spec.weight_prior
+        self.bias = spec.bias
+        self.sigma: float | None = spec.sigma
+        self.sigma_prior: SigmaPrior | None = spec.sigma_prior
 
     def __repr__(self) -> str:
         noise = self.sigma if self.sigma_prior is None else str(self.sigma_prior)
@@ -99,17 +81,12 @@ class LinearRegressionModel:
             sigma = torch.tensor(self.sigma, dtype=torch.float64)
         else:
             sigma = pyro.sample("sigma", self.sigma_prior.pyro_dist())
-        if isinstance(self.prior, ConjugateGaussian):
-            w = pyro.sample("w", self.prior.pyro_dist(d, sigma))
-        elif isinstance(self.prior, HierarchicalPrior):
-            tau = pyro.sample("tau", self.prior.scale_prior.pyro_dist())
-            w = pyro.sample("w", self.prior.pyro_dist(d, tau))
-        else:
-            w = pyro.sample("w", self.prior.pyro_dist(d))
+        hyper = {name: pyro.sample(name, scale.pyro_dist()) for name, scale in self.prior.hyperpriors().items()}
+        w = pyro.sample("w", self.prior.pyro_dist(d, sigma=sigma if self.prior.depends_on_sigma else None, **hyper))
         # Vectorised draws (Predictive, parallel chains) carry a size-1 dim at the data plate's position -1,
         # so w is (..., 1, d) and scalars are (..., 1): broadcasting against the rows of X gives (..., n).
         mean = X @ w if w.dim() == 1 else (w * X).sum(-1)
         if self.bias.present:
             mean = mean + pyro.sample("b", self.bias.pyro_dist())
         with pyro.plate("data", n, dim=-1):
-            return pyro.sample("y", dist.Normal(mean, sigma), obs=None if y is None else as_tensor(y))
+            return self.spec.likelihood.pyro_observe(mean, None if y is None else as_tensor(y), sigma=sigma)

@@ -25,6 +25,8 @@ import numpy as np
 
 from .conventions import CANONICAL, Convention, from_canonical_lam, get_convention, to_canonical_lam
 from .errors import ImproperPriorError, NoPriorError, SpecError
+from .prior_base import Prior, ScaleMixture
+from .validate import positive
 
 __all__ = [
     "Gaussian",
@@ -48,23 +50,12 @@ __all__ = [
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
-def positive(x, name: str) -> float:
-    """``x`` as a finite float > 0, or a :class:`SpecError` that names it."""
-    try:
-        value = float(x)
-    except (TypeError, ValueError):
-        raise SpecError(f"{name} must be a positive number, got {x!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise SpecError(f"{name} must be a positive finite number, got {value}")
-    return value
-
-
 def _as_array(w) -> np.ndarray:
     return np.asarray(w, dtype=np.float64)
 
 
 @dataclass(frozen=True)
-class Gaussian:
+class Gaussian(Prior):
     """Gaussian prior ``w_j ~ N(0, τ²)`` i.i.d.; τ is the prior standard deviation.
 
     .. math:: -\\log p(w) = \\frac{\\|w\\|_2^2}{2\\tau^2} + \\frac{d}{2}\\log(2\\pi\\tau^2)
@@ -73,6 +64,9 @@ class Gaussian:
     tau: float
     penalty_kind: ClassVar[str] = "l2"
     name: ClassVar[str] = "gaussian"
+    convex: ClassVar[bool] = True
+    separable: ClassVar[bool] = True
+    proximal: ClassVar[bool] = True
 
     def __post_init__(self):
         object.__setattr__(self, "tau", positive(self.tau, "tau (the prior standard deviation)"))
@@ -104,7 +98,22 @@ class Gaussian:
         """The Gaussian prior whose canonical L2 strength is ``lam`` at noise sd ``sigma``: τ = σ/√λ."""
         return cls(positive(sigma, "sigma") / math.sqrt(positive(lam, "the canonical λ")))
 
-    def pyro_dist(self, d: int):
+    def log_density(self, w, *, sigma=None, tau=None) -> float:
+        return -self.neg_log_density(w)
+
+    def grad_log_density(self, w, *, sigma=None, tau=None) -> np.ndarray:
+        return -_as_array(w) / self.tau**2
+
+    def elementwise_penalty(self, sigma: float) -> tuple[float, float]:
+        return 0.0, self.canonical_lam(sigma)
+
+    def gaussian_conjugacy(self) -> str:
+        return "fixed-sigma"
+
+    def prox(self, v, t: float) -> np.ndarray:
+        return _as_array(v) / (1.0 + t / self.tau**2)
+
+    def pyro_dist(self, d: int, sigma=None, tau=None):
         """``Normal(0, τ)`` over ``d`` coordinates as one event, float64."""
         import torch
         from pyro import distributions as dist
@@ -118,7 +127,7 @@ class Gaussian:
 
 
 @dataclass(frozen=True)
-class Laplace:
+class Laplace(Prior):
     """Laplace prior with scale s, i.i.d.: density ``exp(−|w_j|/s) / (2s)``, variance ``2s²``.
 
     .. math:: -\\log p(w) = \\frac{\\|w\\|_1}{s} + d\\log(2s)
@@ -127,6 +136,9 @@ class Laplace:
     scale: float
     penalty_kind: ClassVar[str] = "l1"
     name: ClassVar[str] = "laplace"
+    convex: ClassVar[bool] = True
+    separable: ClassVar[bool] = True
+    proximal: ClassVar[bool] = True
 
     def __post_init__(self):
         object.__setattr__(self, "scale", positive(self.scale, "scale (the Laplace scale s)"))
@@ -157,7 +169,23 @@ class Laplace:
         """The Laplace prior whose canonical L1 strength is ``lam`` at noise sd ``sigma``: s = σ²/λ."""
         return cls(positive(sigma, "sigma") ** 2 / positive(lam, "the canonical λ"))
 
-    def pyro_dist(self, d: int):
+    def log_density(self, w, *, sigma=None, tau=None) -> float:
+        return -self.neg_log_density(w)
+
+    def grad_log_density(self, w, *, sigma=None, tau=None) -> np.ndarray:
+        return -np.sign(_as_array(w)) / self.scale
+
+    def elementwise_penalty(self, sigma: float) -> tuple[float, float]:
+        return self.canonical_lam(sigma), 0.0
+
+    def scale_mixture(self) -> ScaleMixture:
+        return ScaleMixture(scale=self.scale)
+
+    def prox(self, v, t: float) -> np.ndarray:
+        v = _as_array(v)
+        return np.sign(v) * np.maximum(np.abs(v) - t / self.scale, 0.0)
+
+    def pyro_dist(self, d: int, sigma=None, tau=None):
         """``Laplace(0, s)`` over ``d`` coordinates as one event, float64."""
         import torch
         from pyro import distributions as dist
@@ -171,7 +199,7 @@ class Laplace:
 
 
 @dataclass(frozen=True)
-class ConjugateGaussian:
+class ConjugateGaussian(Prior):
     """Scale-free Gaussian prior ``w | σ ~ N(0, σ²/λ)``: canonical λ regardless of σ.
 
     With an inverse-gamma prior on σ² this is the conjugate Normal-Inverse-Gamma model; its penalty is
@@ -181,6 +209,8 @@ class ConjugateGaussian:
     lam: float
     penalty_kind: ClassVar[str] = "l2"
     name: ClassVar[str] = "conjugate-gaussian"
+    convex: ClassVar[bool] = True
+    separable: ClassVar[bool] = True
 
     def __post_init__(self):
         object.__setattr__(self, "lam", positive(self.lam, "lam (the canonical L2 strength)"))
@@ -196,9 +226,36 @@ class ConjugateGaussian:
         """The prior on w conditional on σ: ``N(0, σ²/λ)``."""
         return Gaussian(positive(sigma, "sigma") / math.sqrt(self.lam))
 
-    def pyro_dist(self, d: int, sigma):
+    def conditional(self, *, sigma=None, tau=None) -> Prior:
+        return self if sigma is None else self.given_sigma(sigma)
+
+    @property
+    def depends_on_sigma(self) -> bool:
+        return True
+
+    def log_density(self, w, *, sigma=None, tau=None) -> float:
+        return self._given(sigma).log_density(w)
+
+    def grad_log_density(self, w, *, sigma=None, tau=None) -> np.ndarray:
+        return self._given(sigma).grad_log_density(w)
+
+    def _given(self, sigma) -> Gaussian:
+        if sigma is None:
+            raise SpecError("the scale-free prior N(0, σ²/λ) needs σ for a density")
+        return self.given_sigma(sigma)
+
+    def elementwise_penalty(self, sigma: float) -> tuple[float, float]:
+        return 0.0, self.lam
+
+    def gaussian_conjugacy(self) -> str:
+        return "sigma-scaled"
+
+    def pyro_dist(self, d: int, sigma=None, tau=None):
         """``Normal(0, σ/√λ)`` over ``d`` coordinates; ``sigma`` may be a (batched) tensor."""
         import torch
+
+        if sigma is None:
+            raise SpecError("the scale-free prior N(0, σ²/λ) needs σ: pyro_dist(d, sigma=...)")
         from pyro import distributions as dist
 
         sigma = torch.as_tensor(sigma, dtype=torch.float64)
@@ -210,7 +267,7 @@ class ConjugateGaussian:
 
 
 @dataclass(frozen=True)
-class HierarchicalPrior:
+class HierarchicalPrior(Prior):
     """A Gaussian or Laplace prior on w whose scale τ (sd, or Laplace scale s) has a prior of its own.
 
     ``w_j | τ ~ N(0, τ²)`` or ``Laplace(0, τ)``, ``τ ~ scale_prior``: the penalty's λ = σ²/τ² (or σ²/τ) is then
@@ -233,9 +290,38 @@ class HierarchicalPrior:
     def penalty_kind(self) -> str:
         return "l2" if self.family == "gaussian" else "l1"
 
-    def pyro_dist(self, d: int, tau):
+    separable: ClassVar[bool] = True
+
+    def hyperpriors(self) -> dict:
+        return {"tau": self.scale_prior}
+
+    def conditional(self, *, sigma=None, tau=None) -> Prior:
+        if tau is None:
+            return self
+        return Gaussian(tau) if self.family == "gaussian" else Laplace(tau)
+
+    def log_density(self, w, *, sigma=None, tau=None) -> float:
+        return self._given(tau).log_density(w)
+
+    def grad_log_density(self, w, *, sigma=None, tau=None) -> np.ndarray:
+        return self._given(tau).grad_log_density(w)
+
+    def _given(self, tau) -> Prior:
+        if tau is None:
+            raise SpecError(f"the hierarchical {self.family} prior needs its scale τ for a density of w")
+        return self.conditional(tau=tau)
+
+    def scale_mixture(self) -> ScaleMixture | None:
+        if self.family == "laplace" and self.scale_prior.kind == "invgamma":
+            return ScaleMixture(scale_prior=tuple(self.scale_prior.params))
+        return None
+
+    def pyro_dist(self, d: int, sigma=None, tau=None):
         """``Normal(0, τ)`` or ``Laplace(0, τ)`` over ``d`` coordinates; ``tau`` may be a (batched) tensor."""
         import torch
+
+        if tau is None:
+            raise SpecError("a hierarchical prior needs its scale: pyro_dist(d, tau=...)")
         from pyro import distributions as dist
 
         tau = torch.as_tensor(tau, dtype=torch.float64)

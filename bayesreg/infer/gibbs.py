@@ -74,8 +74,9 @@ from collections.abc import Callable
 import numpy as np
 
 from ..errors import SpecError
-from ..priors import Bias, Laplace, SigmaPrior, parse_bias, parse_sigma_prior, positive
+from ..priors import Bias, Laplace, SigmaPrior, parse_bias, parse_sigma_prior
 from ..suffstats import SufficientStats, resolve_data
+from ..validate import count, positive
 from .result import Posterior
 
 __all__ = ["gibbs_lasso"]
@@ -458,6 +459,4 @@ def _sigma_spec(sigma) -> tuple[float | None, SigmaPrior | None]:
 
 
 def _count(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise SpecError(f"{name} must be an integer ≥ {minimum}, got {value!r}")
-    return int(value)
+    return count(value, name, minimum)

@@ -60,7 +60,7 @@ import torch
 from ..conventions import from_canonical_lam
 from ..data import D2LProblem
 from ..errors import SpecError
-from ..priors import positive
+from ..validate import count, finite_array, positive
 from .objective import ConvergenceWarning, MapResult, PenalizedLeastSquares
 
 __all__ = [
@@ -238,14 +238,7 @@ def _prepare(method: str, X, y, problem, reference, *, l2_only: bool = False) ->
     )
 
 
-def _finite_array(a, name: str) -> np.ndarray:
-    try:
-        arr = np.array(a, dtype=np.float64)  # a copy: training never touches the caller's arrays
-    except (TypeError, ValueError) as exc:
-        raise SpecError(f"{name} must be numeric, got {type(a).__name__} ({exc})") from None
-    if not np.all(np.isfinite(arr)):
-        raise SpecError(f"{name} holds NaN or inf; drop or impute those values first")
-    return arr
+_finite_array = finite_array
 
 
 def _reference(reference, d: int) -> torch.Tensor | None:
@@ -258,9 +251,7 @@ def _reference(reference, d: int) -> torch.Tensor | None:
 
 
 def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise SpecError(f"{name} must be a positive whole number, got {value!r}")
-    return int(value)
+    return count(value, name, 1, what="a positive whole number")
 
 
 def _lr_or_none(lr) -> float | None:

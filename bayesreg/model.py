@@ -1,0 +1,72 @@
+r"""One model specification that every back end reads: ``Model(likelihood, prior, bias)``.
+
+.. math::
+
+    \eta_i = x_i^\top w + b, \qquad y_i \sim p(y_i \mid \eta_i, \theta_{\text{lik}}), \qquad
+    w \sim p(w \mid \sigma, \tau), \qquad b \sim p(b),
+
+with the likelihood's own parameters (σ of the Gaussian) fixed or with priors, and the prior's hyper-parameters
+(τ of a hierarchical prior) with theirs. Back ends ask the components what they can do (the capabilities of
+:class:`~bayesreg.prior_base.Prior` and :class:`~bayesreg.likelihoods.Likelihood`), never which class they are.
+``LinearRegressionModel(model)`` (:mod:`bayesreg.models`) is the model as a Pyro program (sites ``sigma``,
+``tau``, ``w``, ``b``, ``y``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import SpecError
+from .likelihoods import GaussianLikelihood, Likelihood
+from .prior_base import Prior
+from .priors import Bias, parse_bias
+
+__all__ = ["Model"]
+
+
+@dataclass(frozen=True)
+class Model:
+    """The likelihood, the prior on w and the prior on the bias: the whole specification of a regression."""
+
+    likelihood: Likelihood
+    prior: Prior
+    bias: Bias = Bias("flat")
+
+    def __post_init__(self):
+        if not isinstance(self.likelihood, Likelihood):
+            raise SpecError(f"likelihood must be a Likelihood (e.g. GaussianLikelihood(sigma)), got "
+                            f"{type(self.likelihood).__name__}")
+        if not isinstance(self.prior, Prior):
+            raise SpecError(f"prior must be a prior on w (bayesreg.priors or bayesreg.derived_priors), got "
+                            f"{type(self.prior).__name__}")
+        object.__setattr__(self, "bias", parse_bias(self.bias))
+
+    @classmethod
+    def gaussian(cls, prior: Prior, sigma, bias="flat") -> Model:
+        """Linear regression with Gaussian noise: σ a number (fixed) or a prior (``"halfnormal:5"``)."""
+        return cls(GaussianLikelihood(sigma), prior, parse_bias(bias))
+
+    @property
+    def sigma(self) -> float | None:
+        """The fixed noise sd of a Gaussian likelihood, else None."""
+        return getattr(self.likelihood, "sigma_fixed", None)
+
+    @property
+    def sigma_prior(self):
+        """σ's prior when the Gaussian likelihood's σ has one, else None."""
+        return getattr(self.likelihood, "sigma_prior", None)
+
+    @property
+    def hyperpriors(self) -> dict:
+        """Every scale with a prior of its own: the likelihood's (``sigma``) and the prior's (``tau``)."""
+        return {**self.likelihood.hyperpriors(), **self.prior.hyperpriors()}
+
+    @property
+    def weight_prior(self) -> Prior:
+        """The prior on w with σ substituted where σ is fixed (the scale-free prior becomes N(0, σ²/λ))."""
+        if self.prior.depends_on_sigma and self.sigma is not None:
+            return self.prior.conditional(sigma=self.sigma)
+        return self.prior
+
+    def __str__(self) -> str:
+        return f"{self.likelihood}; w ~ {self.prior.describe()}; bias {self.bias}"
