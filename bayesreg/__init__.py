@@ -29,6 +29,9 @@ from .errors import (  # noqa: E402
     SpecError,
 )
 from .infer.conjugate import gaussian_posterior, nig_posterior  # noqa: E402
+from .likelihoods import GaussianLikelihood, Likelihood  # noqa: E402
+from .model import Model  # noqa: E402
+from .prior_base import Prior  # noqa: E402
 from .priors import (  # noqa: E402
     Bias,
     ConjugateGaussian,
@@ -46,6 +49,7 @@ _LAZY = {  # Pyro, torch and scikit-learn take seconds to import: load them when
     "LinearRegressionModel": ("models", "LinearRegressionModel"),
     "BayesianLinearRegression": ("estimator", "BayesianLinearRegression"),
     "fit": ("fitting", "fit"),
+    "posterior_mode": ("mode", "posterior_mode"),
     "health": ("diagnostics", "health"),
     "derived_map": ("solvers.derived_map", "derived_map"),
     "multioutput_posterior": ("multioutput", "multioutput_posterior"),
@@ -72,5 +76,5 @@ __all__ = [
     "penalty_from_prior", "prior_from_penalty",
     "ElasticNetPrior", "GroupLassoPrior", "L2NormPrior", "SeparablePrior", "StudentTPrior",
     "derived_map", "multioutput_posterior", "multioutput_map",
-    "SufficientStats",
+    "SufficientStats", "Model", "Prior", "Likelihood", "GaussianLikelihood", "posterior_mode",
 ]

@@ -4,29 +4,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
-
-import numpy as np
 
 from . import __version__
 from .argparsing import Parser
 from .conventions import (
     CONVENTIONS,
-    from_canonical_lam,
     get_convention,
-    sklearn_elasticnet_params,
     to_canonical_lam,
 )
 from .errors import BayesregError, SpecError
-from .priors import prior_from_penalty
+from .prior_reading import PRIOR_PENALTIES, prior_report
+from .priors import CLI_PRIORS
 from .report import add_report_parser
 
 __all__ = ["main", "build_parser", "prior_report", "PRIOR_PENALTIES"]
 
-#: What ``bayesreg prior`` takes: the penalties with a convention table, then the derived ones.
-PRIOR_PENALTIES = ["l2", "l1", "elastic-net", "l2-norm", "group-lasso", "log", "student-t"]
 
 _PRIOR_EPILOG = """\
 examples:
@@ -118,10 +112,24 @@ examples:
   bayesreg fit --data diabetes --prior laplace --scale 13 --sigma-prior invgamma:2,3000 --out out/fit-lasso
   # infer λ too: a half-Cauchy prior on τ, sampled with NUTS
   bayesreg fit --data diabetes --prior gaussian --tau-prior halfcauchy:50 --sigma 54 --method nuts --out out/h
+  # scikit-learn's ElasticNet(alpha=0.01, l1_ratio=0.5) read as a prior: its MAP, then its posterior
+  bayesreg fit --data diabetes --prior elastic-net --lam 0.01 --l1-ratio 0.5 --convention sklearn_elasticnet \
+      --sigma 54 --method map --out out/enet-map
+  bayesreg fit --data diabetes --prior elastic-net --lam 0.01 --l1-ratio 0.5 --convention sklearn_elasticnet \
+      --sigma 54 --out out/enet
 
---method auto (the default) is exact where the model is conjugate (gaussian prior with --sigma; gaussian --lam
-with --sigma-prior invgamma:A,B, i.e. w | σ ~ N(0, σ²/λ)), gibbs for a laplace prior (σ fixed or invgamma),
-and nuts otherwise. Writes DIR/posterior.nc (ArviZ InferenceData), DIR/summary.json (per parameter: mean, sd,
+--prior takes every prior `bayesreg prior` knows, with the same options: gaussian (l2), laplace (l1),
+elastic-net --lam A --l1-ratio R, l2-norm --lam L [--d D], group-lasso --lam L --groups P,P,..,
+log --lam L --width C, student-t --df NU --scale S.
+
+--method auto (the default) takes the first method that can run the model: exact where it is conjugate
+(gaussian prior with --sigma; gaussian --lam with --sigma-prior invgamma:A,B, i.e. w | σ ~ N(0, σ²/λ)), gibbs
+for a laplace prior (σ fixed or invgamma), nuts otherwise. A method that cannot run the model says why and
+names those that can. --method map writes the posterior mode alone (the same files, one "draw"); every fit
+reports the mode in the MAP column, with its definition: the joint mode of (w, b, σ) on their own scales, for a
+hierarchical τ the mode of its marginal posterior where that has a closed form, else no value and the reason.
+
+Writes DIR/posterior.nc (ArviZ InferenceData), DIR/summary.json (per parameter: mean, sd,
 94% HDI, MAP, R-hat, ESS; the health verdict; the same --seed gives the same file), DIR/timing.json (seconds)
 and diagnostic plots (PNG). An unreliable posterior (divergences, R-hat ≥ 1.01, low ESS, SVI not converged) is
 flagged on the terminal and in summary.json ("reliable": false, with the reasons). Fewer than 100 draws in all
@@ -163,8 +171,10 @@ def _add_fit(sub) -> None:
     p.add_argument("--warmup", type=int, default=None, help="warm-up iterations per chain (default: 300 NUTS steps, "
                    "as NUTS starts at the MAP with its mass matrix set; 500 Gibbs sweeps)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    p.add_argument("--dense-mass", action="store_true",
-                   help="NUTS: a dense mass matrix (already the default when it is set from the posterior covariance)")
+    p.add_argument("--mass", choices=["dense", "diagonal"], default=None,
+                   help="NUTS's mass matrix: dense (default: the posterior covariance, correlations included) or "
+                        "diagonal (its variances only)")
+    p.add_argument("--dense-mass", action="store_true", help="the same as --mass dense")
     p.add_argument("--guide", default="mvn", choices=["normal", "mvn", "lowrank"],
                    help="SVI guide: mean-field normal, full-rank mvn (default), lowrank")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory (must not hold results)")
@@ -196,10 +206,16 @@ def _add_data_and_prior_options(p) -> None:
     p.add_argument("--data", required=True, metavar="D",
                    help="a built-in data set (d2l: its 20 training rows; diabetes) or a CSV/Parquet file")
     p.add_argument("--target", metavar="Y", help="the target column of a file")
-    p.add_argument("--prior", required=True, choices=["gaussian", "laplace"],
-                   help="gaussian ⇔ L2 weight decay; laplace ⇔ L1")
+    p.add_argument("--prior", required=True, choices=CLI_PRIORS, metavar="PRIOR",
+                   help="gaussian (= l2, weight decay), laplace (= l1), or a penalty's prior as `bayesreg prior` "
+                        "reads it: elastic-net, l2-norm, group-lasso, log, student-t")
     p.add_argument("--tau", type=float, metavar="T", help="gaussian prior standard deviation τ")
-    p.add_argument("--scale", type=float, metavar="S", help="laplace prior scale s (variance 2s²)")
+    p.add_argument("--scale", type=float, metavar="S", help="laplace prior scale s (variance 2s²); student-t scale")
+    p.add_argument("--l1-ratio", type=float, metavar="R", help="elastic-net: scikit-learn's l1_ratio ρ (with --lam α)")
+    p.add_argument("--d", type=int, metavar="D", help="l2-norm: the number of weights (default: the data's)")
+    p.add_argument("--groups", metavar="P,P,...", help="group-lasso: sizes of consecutive column groups, e.g. 3,3,4")
+    p.add_argument("--width", type=float, metavar="C", help="log: the width c in log(1 + w²/c²)")
+    p.add_argument("--df", type=float, metavar="NU", help="student-t: degrees of freedom ν")
     p.add_argument("--lam", type=float, metavar="L", help="penalty strength instead of τ or s (see --convention)")
     p.add_argument("--convention", metavar="C", help="convention of --lam (default canonical): "
                    + ", ".join(CONVENTIONS))
@@ -264,187 +280,6 @@ def _interrupted_state(args) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ prior
-
-_PRIOR_OPTIONS = {"l2": set(), "l1": set(), "elastic-net": {"l1_ratio"}, "l2-norm": {"d"},
-                  "group-lasso": {"groups"}, "log": {"width"}, "student-t": {"df", "scale"}}
-_OPTION_FLAGS = {"l1_ratio": "--l1-ratio", "d": "--d", "groups": "--groups", "width": "--width", "df": "--df",
-                 "scale": "--scale", "lam": "--lam"}
-
-
-def prior_report(penalty: str, lam: float | None, sigma: float, n: int | None, convention: str, **options) -> dict:
-    """Everything ``bayesreg prior`` shows, as data (the JSON output, plus text fields for the terminal).
-
-    ``options`` are the derived penalties' own: ``l1_ratio`` (elastic-net), ``d`` (l2-norm), ``groups``
-    (group-lasso), ``width`` (log), ``df`` and ``scale`` (student-t); None means not given.
-    """
-    if penalty not in _PRIOR_OPTIONS:
-        raise SpecError(f"unknown penalty {penalty!r}: use one of {', '.join(PRIOR_PENALTIES)}")
-    options = {k: v for k, v in options.items() if v is not None}
-    wrong = sorted(set(options) - _PRIOR_OPTIONS[penalty])
-    if wrong:
-        flags = " and ".join(_OPTION_FLAGS.get(k, k) for k in wrong)
-        raise SpecError(f"{flags} do{'es' if len(wrong) == 1 else ''} not apply to the {penalty} penalty")
-    missing = sorted(_PRIOR_OPTIONS[penalty] - set(options))
-    if penalty != "student-t" and lam is None:
-        missing.insert(0, "lam")
-    if penalty == "student-t" and lam is not None:
-        raise SpecError("student-t is the prior itself: give --df NU --scale S (not --lam); for the penalty "
-                        "λ Σ log(1 + w²/c²) use: bayesreg prior log --lam L --width C")
-    if missing:
-        raise SpecError(f"the {penalty} penalty needs {' and '.join(_OPTION_FLAGS[k] for k in missing)}"
-                        + (" (the prior of ‖w‖ depends on the number of weights)" if "d" in missing else ""))
-    if penalty in ("l2", "l1"):
-        return _l2_l1_report(penalty, lam, sigma, n, convention)
-    return _derived_report(penalty, lam, sigma, n, convention, options)
-
-
-def _l2_l1_report(penalty: str, lam: float, sigma: float, n: int | None, convention: str) -> dict:
-    conv = get_convention(convention)
-    prior = prior_from_penalty(penalty, lam, sigma, n, conv)
-    canonical = to_canonical_lam(penalty, lam, n, conv)
-    lams, unsupported, needs_n = {}, [], []
-    for other in CONVENTIONS.values():
-        if not other.supports(penalty):
-            unsupported.append(other.name)
-        elif other.mean_loss and n is None:
-            needs_n.append(other.name)
-        else:
-            lams[other.name] = from_canonical_lam(penalty, canonical, n, other)
-    notes = []
-    if penalty == "l2":
-        notes.append(
-            "PyTorch's weight_decay applies to every parameter in its group: SGD(model.parameters(), "
-            "weight_decay=wd) decays the bias too, which is the prior b ~ N(0, τ²) (bias normal:τ). Give the bias a "
-            "group with weight_decay=0 for the usual flat (unpenalised) bias."
-        )
-        log_z = 0.5 * math.log(2 * math.pi * prior.tau**2)
-        statement = ("The squared norm (λ/2)‖w‖² is weight decay: it implies independent Gaussian weights "
-                     "N(0, τ²), τ = σ/√λ. It is convex and smooth; its MAP is ridge regression.")
-    else:
-        log_z = math.log(2 * prior.scale)
-        statement = ("The L1 penalty λ‖w‖₁ implies independent Laplace weights with scale s = σ²/λ. It is convex; "
-                     "its MAP (the lasso) can be exactly 0, the posterior mean and median never are.")
-    return {
-        "prior": prior.name,
-        "params": prior.params,
-        "lam": lams,
-        "notes": notes,
-        "penalty": penalty,
-        "given": {"lam": lam, "convention": conv.name, "sigma": sigma, "n": n},
-        "canonical_lam": canonical,
-        "prior_sd": math.sqrt(prior.variance),
-        "density": prior.describe(),
-        "log_normaliser": log_z,
-        "log_normaliser_of": "one coordinate",
-        "statement": statement,
-        "convex": True,
-        "no_such_option": unsupported,
-        "needs_n": needs_n,
-    }
-
-
-_DERIVED_TERMS = {"l2-norm": "λ ‖w‖", "group-lasso": "λ Σ_g √p_g ‖w_g‖", "log": "λ Σ log(1 + w_j²/c²)",
-                  "student-t": "λ Σ log(1 + w_j²/c²)"}
-
-
-def _derived_report(penalty: str, lam: float | None, sigma: float, n: int | None, convention: str,
-                    options: dict) -> dict:
-    from .derived_priors import StudentTPrior, general_canonical_lam, general_convention_lam, loss_text
-
-    conv = get_convention(convention)
-    notes: list[str] = []
-    given = {"lam": lam, "convention": conv.name, "sigma": sigma, "n": n, **options}
-    if penalty == "student-t":
-        prior = StudentTPrior(options["df"], options["scale"])
-        canonical = prior.canonical_lam(sigma)
-        lam = general_convention_lam(canonical, n, conv) if not (conv.mean_loss and n is None) else None
-        given["lam"] = lam
-        given["width"] = prior.width
-    else:
-        extra = {"groups": options["groups"]} if "groups" in options else {}
-        extra.update({k: options[k] for k in ("l1_ratio", "d", "width") if k in options})
-        prior = prior_from_penalty(penalty, lam, sigma, n, conv, **extra)
-        canonical = (prior.canonical_lam(sigma) if penalty == "elastic-net" else general_canonical_lam(lam, n, conv))
-    lams, ratios, unsupported, needs_n = {}, {}, [], []
-    for other in CONVENTIONS.values():
-        if penalty == "elastic-net" and not (other.supports("l1") and other.supports("l2")):
-            unsupported.append(other.name)
-        elif other.mean_loss and n is None:
-            needs_n.append(other.name)
-        elif penalty == "elastic-net":
-            alpha, rho = sklearn_elasticnet_params(from_canonical_lam("l1", canonical["l1"], n, other),
-                                                   from_canonical_lam("l2", canonical["l2"], n, other))
-            lams[other.name], ratios[other.name] = alpha, rho
-        else:
-            lams[other.name] = general_convention_lam(canonical, n, other)
-    if penalty == "elastic-net":
-        objective = {c.name: f"{loss_text(c)} + {c.l1_objective.split(' + ', 1)[1]} + "
-                             f"{c.l2_objective.split(' + ', 1)[1]}" for c in CONVENTIONS.values()
-                     if c.supports("l1") and c.supports("l2")}
-    else:
-        objective = {c.name: f"{loss_text(c)} + {_DERIVED_TERMS[penalty]}" for c in CONVENTIONS.values()}
-        notes.append("This penalty is added to the loss by hand (no optimizer option such as weight_decay "
-                     "expresses it): in each convention λ multiplies it as written, and its canonical λ is "
-                     "λ_c/(2κ), κ the factor in front of Σr².")
-    variance = prior.variance
-    prior_sd = (np.sqrt(variance).tolist() if isinstance(variance, np.ndarray)
-                else (math.sqrt(variance) if math.isfinite(variance) else None))
-    report = {
-        "prior": prior.name,
-        "params": prior.params,
-        "lam": lams,
-        "notes": notes,
-        "penalty": penalty,
-        "given": given,
-        "canonical_lam": canonical,
-        "prior_sd": prior_sd,
-        "density": prior.describe(),
-        "log_normaliser": prior.log_normaliser,
-        "log_normaliser_of": "one coordinate" if prior.separable else f"R^{prior.d}",
-        "statement": prior.statement,
-        "convex": bool(prior.convex),
-        "objective": objective,
-        "no_such_option": unsupported,
-        "needs_n": needs_n,
-        "explain": _explain(prior, sigma, canonical),
-    }
-    if penalty == "elastic-net":
-        report["l1_ratio"] = ratios
-    return report
-
-
-def _signed(x: float) -> str:
-    return f"+ {x:.6g}" if x >= 0 else f"− {-x:.6g}"
-
-
-def _explain(prior, sigma: float, canonical) -> list[str]:
-    """The relations and −log p(w) lines of the text output, for a derived prior."""
-    s2 = sigma**2
-    lz = prior.log_normaliser
-    name = prior.name
-    if name == "elastic-net":
-        return [f"s = σ²/λ₁ = {sigma:g}²/{canonical['l1']:.6g} = {prior.scale:.6g},  "
-                f"τ = σ/√λ₂ = {sigma:g}/√{canonical['l2']:.6g} = {prior.tau:.6g}",
-                f"−log p(w) = ‖w‖₁/s + ‖w‖²/(2τ²) + d·log Z = {1 / prior.scale:.6g}·‖w‖₁ + "
-                f"{1 / (2 * prior.tau**2):.6g}·‖w‖² + d·({lz:.6g})",
-                f"log Z = log(τ√(2π)·erfcx(τ/(s√2))) = {lz:.6g} per coordinate (closed form)",
-                "draws: a random sign times N(−τ²/s, τ²) truncated to (0, ∞)"]
-    if name == "l2-norm":
-        return [f"ℓ = σ²/c = {s2:g}/{canonical:.6g} = {prior.scale:.6g}  (c = canonical λ, in ½Σr² + c‖w‖)",
-                f"−log p(w) = ‖w‖/ℓ + log Z = {1 / prior.scale:.6g}·‖w‖ {_signed(lz)}",
-                f"log Z = log(2π^(d/2) Γ(d) ℓ^d / Γ(d/2)) = {lz:.6g} over R^{prior.d} (closed form)",
-                f"draws: ‖w‖ ~ Gamma({prior.d}, scale {prior.scale:.6g}), direction uniform on the sphere"]
-    if name == "group-lasso":
-        return [f"ℓ = σ²/λ = {s2:g}/{canonical:.6g} = {prior.scale:.6g}; group g has scale ℓ/√p_g",
-                f"−log p(w) = Σ_g √p_g ‖w_g‖/ℓ + log Z = {1 / prior.scale:.6g}·Σ_g √p_g ‖w_g‖ {_signed(lz)}",
-                f"log Z = Σ_g log(2π^(p_g/2) Γ(p_g) (ℓ/√p_g)^p_g / Γ(p_g/2)) = {lz:.6g} over R^{prior.d}",
-                "draws: per group, ‖w_g‖ ~ Gamma(p_g, scale ℓ/√p_g), direction uniform"]
-    return [f"ν = 2λ/σ² − 1 = {prior.df:.6g},  s = c/√ν = {prior.width:.6g}/√{prior.df:.6g} = {prior.scale:.6g}  "
-            f"(λ = {canonical:.6g} canonical, c = {prior.width:.6g})",
-            f"−log p(w) = ((ν+1)/2) Σ log(1 + w_j²/(ν s²)) + d·log Z = {(prior.df + 1) / 2:.6g}·Σ log(1 + "
-            f"w_j²/{prior.width**2:.6g}) + d·({lz:.6g})",
-            f"log Z = log(s√(νπ) Γ(ν/2)/Γ((ν+1)/2)) = {lz:.6g} per coordinate"]
-
 
 def _run_prior(args) -> int:
     report = prior_report(args.penalty, args.lam, args.sigma, args.n, args.convention, l1_ratio=args.l1_ratio,
@@ -599,19 +434,29 @@ def _progress(enabled: bool):
     return report
 
 
-def _run_compare(args) -> int:
-    from .compare import METHODS, compare_map
-    from .outputs import save_figure, write_json
+def _prior_of(args, data, *, sigma_random: bool = False, tau_prior=None):
+    """The prior on w the options give (the same conversion `bayesreg prior` prints)."""
     from .priors import prior_from_options
+
+    d = args.d if args.d is not None or args.prior != "l2-norm" else data.d
+    return prior_from_options(args.prior, sigma=args.sigma, n=data.n, tau=args.tau, scale=args.scale,
+                              lam=args.lam, convention=args.convention, tau_prior=tau_prior,
+                              sigma_random=sigma_random, l1_ratio=args.l1_ratio, d=d, groups=args.groups,
+                              width=args.width, df=args.df)
+
+
+def _run_compare(args) -> int:
+    from .compare import compare_map, methods_for
+    from .outputs import save_figure, write_json
 
     _check_engine(args)
     args._written = []
     data, _ = _load_source(args)
-    prior = prior_from_options(args.prior, sigma=args.sigma, n=data.n, tau=args.tau, scale=args.scale,
-                               lam=args.lam, convention=args.convention)
+    prior = _prior_of(args, data)
+    available = methods_for(prior)
     methods = tuple(m.strip() for m in args.methods.split(",")) if args.methods else None
-    if methods is not None and METHODS[args.prior][0] not in methods:
-        methods = (METHODS[args.prior][0],) + methods
+    if methods is not None and available[0] not in methods:
+        methods = (available[0],) + methods
     if args.engine == "memory":
         comparison = compare_map(data, prior, args.sigma, args.bias, methods=methods,
                                  progress=_progress(sys.stderr.isatty()))
@@ -620,9 +465,9 @@ def _run_compare(args) -> int:
         from .streaming import STATS_METHODS, compare_stats
 
         if methods is None:
-            skipped = [m for m in METHODS[args.prior] if m not in STATS_METHODS
+            skipped = [m for m in available if m not in STATS_METHODS
                        or (m == "pyro_map" and parse_bias(args.bias).kind != "flat")]
-            methods = tuple(m for m in METHODS[args.prior] if m not in skipped)
+            methods = tuple(m for m in available if m not in skipped)
             if skipped:
                 print(f"note: --engine {args.engine} keeps only the sufficient statistics: skipped "
                       f"{', '.join(skipped)}, which need the rows (use --engine memory to run them)", file=sys.stderr)
@@ -651,10 +496,9 @@ _ROW_OUTPUTS = "the pointwise log-likelihood, the posterior predictive draws and
 def _run_fit(args) -> int:
     from pathlib import Path
 
-    from .diagnostics import check_draws, health, summary_table
+    from .diagnostics import check_draws, health, point_table, summary_table
     from .fitting import fit
     from .outputs import output_directory, save_figure, write_json
-    from .priors import prior_from_options
 
     # everything that can be checked without the data is checked before anything is read or written
     check_draws(args.chains, args.draws, 0 if args.warmup is None else args.warmup, args.method)
@@ -668,20 +512,21 @@ def _run_fit(args) -> int:
         data, load_seconds = _load_source(args)
         streamed = args.engine != "memory"
         sigma = args.sigma if args.sigma is not None else args.sigma_prior
-        prior = prior_from_options(args.prior, sigma=args.sigma, n=data.n, tau=args.tau, scale=args.scale,
-                                   lam=args.lam, convention=args.convention, tau_prior=args.tau_prior,
-                                   sigma_random=args.sigma is None)
+        prior = _prior_of(args, data, sigma_random=args.sigma is None, tau_prior=args.tau_prior)
         tty = sys.stderr.isatty()
         if tty:
             print(f"fitting {data.name} ({data.n} rows, {data.d} features) ...", file=sys.stderr, flush=True)
         posterior = fit(data, prior, sigma, args.bias, args.method, chains=args.chains, draws=args.draws,
-                        warmup=args.warmup, seed=args.seed, progress=tty, dense_mass=args.dense_mass,
-                        guide=args.guide)
-        posterior.feature_names = tuple(data.feature_names)  # statistics carry the file's names too
-        posterior.attrs.update(_provenance(args, prior, data.n))
+                        warmup=args.warmup, seed=args.seed, progress=tty,
+                        mass=args.mass or ("dense" if args.dense_mass else None), guide=args.guide)
+        posterior = posterior.with_(feature_names=tuple(data.feature_names),  # statistics carry the file's names
+                                    attrs={**posterior.attrs, **_provenance(args, prior, data.n)})
         idata = posterior.to_inference_data(None if streamed else data, seed=args.seed)
         verdict = health(posterior, idata)
-        table = summary_table(idata, map_point=posterior.info.get("map"))
+        if posterior.diagnostics.point_estimate:
+            table = point_table(posterior)
+        else:
+            table = summary_table(idata, map_point=posterior.info.get("map"))
         idata.to_netcdf(str(tmp / "posterior.nc"))
         notes = []
         if streamed:
@@ -693,7 +538,9 @@ def _run_fit(args) -> int:
             "data": data.name, "n": data.n, "d": data.d, "method": posterior.method, "engine": args.engine,
             "prior": repr(prior), "sigma": str(sigma), "bias": args.bias, "seed": args.seed,
             "chains": posterior.num_chains, "draws": posterior.num_draws,
-            "reliable": verdict.ok, "health": verdict.to_dict(), "notes": notes, "parameters": table,
+            "reliable": verdict.ok, "health": verdict.to_dict(), "notes": notes,
+            "map": {"definition": posterior.info.get("map_definition"), "reason": posterior.info.get("map_reason")},
+            "parameters": table,
         }
         write_json(tmp / "summary.json", summary)
         write_json(tmp / "timing.json", {"inference_seconds": posterior.seconds, "read_seconds": load_seconds})
@@ -701,9 +548,11 @@ def _run_fit(args) -> int:
             import matplotlib
 
             matplotlib.use("Agg")
-            from .plots import fit_figures
+            from .plots import fit_figures, point_figures
 
-            for name, fig in fit_figures(idata, posterior.info.get("map")).items():
+            figures = (point_figures(posterior) if posterior.diagnostics.point_estimate
+                       else fit_figures(idata, posterior.info.get("map")))
+            for name, fig in figures.items():
                 save_figure(fig, tmp / f"{name}.png")
     args._committed = True
     print(_format_fit(summary, posterior.seconds))
@@ -718,12 +567,12 @@ def _run_fit(args) -> int:
 
 def _provenance(args, prior, n: int) -> dict:
     """How the prior was given (convention, λ as given and canonical) for the InferenceData attrs."""
-    from .conventions import to_canonical_lam
 
     out = {"convention": args.convention or "canonical", "data": args.data}
     if args.lam is not None:
         out["lam"] = args.lam
-        out["lam_canonical"] = to_canonical_lam("l2" if args.prior == "gaussian" else "l1", args.lam, n,
+    if args.lam is not None and args.prior in ("gaussian", "laplace", "l2", "l1"):
+        out["lam_canonical"] = to_canonical_lam("l2" if args.prior in ("gaussian", "l2") else "l1", args.lam, n,
                                                 args.convention or "canonical")
     elif args.sigma is not None and hasattr(prior, "canonical_lam"):
         out["lam_canonical"] = prior.canonical_lam(args.sigma)
@@ -737,13 +586,18 @@ def _format_fit(s: dict, seconds: float) -> str:
              f"health: {h['verdict'].upper()}" + "".join(f"\n  - {r}" for r in h["reasons"]), "",
              f"  {'parameter':<22} {'mean':>11} {'sd':>10} {'94% HDI':>25} {'MAP':>11} {'R-hat':>6} {'ESS':>7}"]
     for name, p in list(s["parameters"].items())[:40]:
-        hdi = f"[{p['hdi'][0]:.4g}, {p['hdi'][1]:.4g}]"
+        hdi = "" if p.get("hdi") is None else f"[{p['hdi'][0]:.4g}, {p['hdi'][1]:.4g}]"
+        mean = "" if p.get("mean") is None else f"{p['mean']:.4g}"
+        sd = "" if p.get("sd") is None else f"{p['sd']:.4g}"
         map_ = "" if p.get("map") is None else f"{p['map']:.4g}"
-        rhat = "" if p["r_hat"] is None else f"{p['r_hat']:.3f}"
-        ess = "" if p["ess_bulk"] is None else f"{p['ess_bulk']:.0f}"
-        lines.append(f"  {name:<22} {p['mean']:11.4g} {p['sd']:10.4g} {hdi:>25} {map_:>11} {rhat:>6} {ess:>7}")
+        rhat = "" if p.get("r_hat") is None else f"{p['r_hat']:.3f}"
+        ess = "" if p.get("ess_bulk") is None else f"{p['ess_bulk']:.0f}"
+        lines.append(f"  {name:<22} {mean:>11} {sd:>10} {hdi:>25} {map_:>11} {rhat:>6} {ess:>7}")
     if len(s["parameters"]) > 40:
         lines.append(f"  ... {len(s['parameters']) - 40} more in summary.json")
+    m = s.get("map") or {}
+    if m.get("definition"):
+        lines += ["", f"MAP: {m['definition']}" + (f"; not reported: {m['reason']}" if m.get("reason") else "")]
     return "\n".join(lines)
 
 

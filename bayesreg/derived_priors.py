@@ -155,6 +155,9 @@ class DerivedPrior(Prior):
         """σ²·penalty(w): the penalty term of the canonical objective ``½Σr² + pen(w)``."""
         return _positive(sigma, "sigma") ** 2 * self.penalty(w)
 
+    def check_dimension(self, d: int) -> None:
+        self._check(np.zeros(d))
+
     def _check(self, w) -> np.ndarray:
         w = _as_array(w).ravel()
         if self.d is not None and w.size != self.d:
@@ -888,6 +891,9 @@ class SeparablePrior(DerivedPrior):
             raise SpecError("φ does not compute on torch tensors (with gradients), which NUTS needs: pass "
                             "torch_phi=..., φ written with torch functions")
         return super().pyro_dist(d)
+
+    def coordinate_penalty(self):
+        return (self._g, self.mode) if self.convex else None
 
     def prox(self, v, t: float) -> np.ndarray:
         """Numerical proximal map, coordinate by coordinate (bounded Brent between v and φ's minimiser)."""

@@ -78,13 +78,15 @@ def health(posterior: Posterior, idata=None, *, rhat_max: float = 1.01, ess_per_
     reasons, metrics = [], {"method": posterior.method, "chains": posterior.num_chains,
                             "draws": posterior.num_draws}
     total = posterior.num_chains * posterior.num_draws
-    if posterior.method == "map":
-        return Health("ok", ["a point estimate: no posterior to diagnose"],
-                      {**metrics, "converged": bool(posterior.info.get("converged", True))})
+    run = posterior.diagnostics
+    if run.point_estimate:
+        if run.converged is False:
+            return Health("unreliable", [run.note], {**metrics, "converged": False})
+        return Health("ok", ["a point estimate: no posterior to diagnose"], {**metrics, "converged": True})
     if total < MIN_DRAWS_FOR_DIAGNOSTICS:
         reasons.append(f"only {total} draws: at least {MIN_DRAWS_FOR_DIAGNOSTICS} are needed to estimate R-hat and "
                        "ESS; draw more")
-    elif posterior.num_chains < 2 and posterior.method in ("nuts", "gibbs"):
+    elif posterior.num_chains < 2 and run.markov_chain:
         reasons.append("one chain: R-hat cannot compare chains; run at least 2 (4 is usual)")
     if total >= 4 and posterior.num_draws >= 4:
         rhat = az.rhat(idata.posterior)
@@ -109,20 +111,32 @@ def health(posterior: Posterior, idata=None, *, rhat_max: float = 1.01, ess_per_
         if n_div:
             reasons.append(f"{n_div} divergent transitions: the sampler missed part of the posterior; raise "
                            "target_accept or reparametrise")
-    if "tree_depth" in stats and "max_tree_depth" in posterior.info:
-        saturated = float(np.mean(stats["tree_depth"] >= posterior.info["max_tree_depth"]))
+    if "tree_depth" in stats and run.max_tree_depth is not None:
+        saturated = float(np.mean(stats["tree_depth"] >= run.max_tree_depth))
         metrics["tree_depth_saturation"] = saturated
         if saturated > 0:
             reasons.append(f"{saturated:.1%} of iterations hit the maximum tree depth "
-                           f"{posterior.info['max_tree_depth']}: trajectories were cut short")
+                           f"{run.max_tree_depth}: trajectories were cut short")
     if "energy" in stats:
         metrics["bfmi"] = [float(v) for v in az.bfmi(stats["energy"])]
-    if posterior.method == "svi":
-        converged = bool(posterior.info.get("converged", False))
-        metrics["converged"] = converged
-        if not converged:
-            reasons.append("SVI did not converge: the ELBO was still changing at the step budget")
+    if run.converged is not None:
+        metrics["converged"] = bool(run.converged)
+        if not run.converged:
+            reasons.append(run.note)
     return Health("unreliable" if reasons else "ok", reasons, metrics)
+
+
+def point_table(posterior) -> dict[str, dict]:
+    """Per parameter of a point estimate (``method="map"``): its value under ``map``; mean, sd, HDI, R-hat and
+    ESS are None (a mode has no spread), so the table has the same keys as :func:`summary_table`'s."""
+    out = {}
+    for name, value in posterior.draws.items():
+        value = np.asarray(value)[0, 0]
+        labels = ([f"{name}[{f}]" for f in posterior.feature_names] if value.ndim else [name])
+        for label, v in zip(labels, np.ravel(value), strict=True):
+            out[label] = {"mean": None, "sd": None, "hdi": None, "hdi_prob": None, "r_hat": None,
+                          "ess_bulk": None, "ess_tail": None, "map": float(v)}
+    return out
 
 
 def summary_table(idata, *, map_point: dict | None = None, hdi_prob: float = 0.94) -> dict[str, dict]:

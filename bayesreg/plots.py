@@ -183,6 +183,26 @@ def densities_with_map(idata, map_point: dict | None = None, *, max_panels: int 
     return fig
 
 
+def point_figures(posterior) -> dict:
+    """The figure of a point estimate (``method="map"``): each weight's MAP, with its exact zeros marked."""
+    import matplotlib.pyplot as plt
+
+    w = np.asarray(posterior.draws["w"])[0, 0]
+    names = list(posterior.feature_names)
+    fig, ax = plt.subplots(figsize=(7, 0.35 * len(names) + 1.6), layout="constrained")
+    y = np.arange(len(names))[::-1]
+    zero = w == 0
+    ax.axvline(0, color="0.7", lw=1)
+    ax.scatter(w[~zero], y[~zero], color="C3", zorder=3, label="MAP")
+    if zero.any():
+        ax.scatter(w[zero], y[zero], facecolors="none", edgecolors="C3", zorder=3, label="MAP exactly 0")
+    ax.set_yticks(y, names)
+    ax.set_xlabel("weight")
+    ax.set_title("Posterior mode of each weight (a point: no uncertainty)")
+    ax.legend(loc="best", frameon=False)
+    return {"map": fig}
+
+
 def fit_figures(idata, map_point: dict | None = None) -> dict:
     """Every diagnostic figure of a fit, by file stem: rank (trace), forest, densities, pair, energy (NUTS),
     ppc (with data)."""

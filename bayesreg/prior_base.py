@@ -24,7 +24,8 @@ and, as optional capabilities, which back ends query instead of asking which cla
   update, or None;
 * :attr:`Prior.proximal` with :meth:`Prior.prox`: the proximal operator of −log p;
 * :attr:`Prior.convex`: whether −log p(w) is convex (so the penalised minimiser is unique);
-* :attr:`Prior.separable`: whether −log p(w) is a sum over coordinates.
+* :attr:`Prior.separable`: whether −log p(w) is a sum over coordinates, and :meth:`Prior.coordinate_penalty`
+  for one that only a 1-D search can minimise.
 """
 
 from __future__ import annotations
@@ -83,6 +84,9 @@ class Prior:
             draws = self.pyro_dist(d, sigma=sigma, tau=tau).sample(shape)
         return draws.numpy().astype(np.float64, copy=False)
 
+    def check_dimension(self, d: int) -> None:
+        """Refuse a number of weights the prior is not defined on (a radial or group prior has one d)."""
+
     def conditional(self, *, sigma: float | None = None, tau: float | None = None) -> Prior:
         """The prior on w given σ and τ: itself when it has no hyper-parameters."""
         return self
@@ -115,6 +119,11 @@ class Prior:
 
     def scale_mixture(self) -> ScaleMixture | None:
         """The Laplace scale-mixture representation for a Gibbs sampler, or None."""
+        return None
+
+    def coordinate_penalty(self):
+        """``(g, m)`` for a separable prior minimised one coordinate at a time by a 1-D search: g(x) = −log p
+        per coordinate up to a constant (vectorised) and m its minimiser; None otherwise."""
         return None
 
     def prox(self, v, t: float) -> np.ndarray:

@@ -44,6 +44,8 @@ __all__ = [
     "parse_sigma_prior",
     "positive",
     "PRIOR_KINDS",
+    "CLI_PRIORS",
+    "DERIVED_PRIOR_OPTIONS",
     "prior_from_options",
 ]
 
@@ -539,6 +541,19 @@ class ScalePrior:
                             f"got {len(self.params)}")
         object.__setattr__(self, "params", tuple(positive(p, f"{self.kind} parameter") for p in self.params))
 
+    def log_density(self, x) -> float:
+        """log p(x) of the scale on its own scale (for invgamma:A,B on x², the density of x: 2x·IG(x²; A, B))."""
+        x = float(x)
+        if not x > 0:
+            return -math.inf
+        p = self.params
+        if self.kind == "halfnormal":
+            return math.log(2.0) - 0.5 * _LOG_2PI - math.log(p[0]) - 0.5 * (x / p[0]) ** 2
+        if self.kind == "halfcauchy":
+            return math.log(2.0 / (math.pi * p[0])) - math.log1p((x / p[0]) ** 2)
+        a, b = p
+        return (math.log(2.0) + a * math.log(b) - math.lgamma(a) - (2.0 * a + 1.0) * math.log(x) - b / x**2)
+
     def __str__(self) -> str:
         return f"{self.kind}:{','.join(f'{p:g}' for p in self.params)}"
 
@@ -580,22 +595,77 @@ def _number(text: str, spec) -> float:
 
 # ------------------------------------------------------------------------------ from command-line options
 
-PRIOR_KINDS = {"gaussian": "l2", "laplace": "l1"}
+PRIOR_KINDS = {"gaussian": "l2", "laplace": "l1", "l2": "l2", "l1": "l1"}
+
+#: The priors a penalty other than L2/L1 implies (:mod:`bayesreg.derived_priors`), with the options each takes.
+DERIVED_PRIOR_OPTIONS = {"elastic-net": ("l1_ratio",), "l2-norm": ("d",), "group-lasso": ("groups",),
+                         "log": ("width",), "student-t": ("df", "scale")}
+
+#: Every name ``--prior`` accepts.
+CLI_PRIORS = ("gaussian", "laplace", "l2", "l1", *DERIVED_PRIOR_OPTIONS)
+
+_FLAG = {"l1_ratio": "--l1-ratio", "d": "--d", "groups": "--groups", "width": "--width", "df": "--df",
+         "scale": "--scale", "tau": "--tau", "lam": "--lam", "tau_prior": "--tau-prior"}
+
+
+def _derived_from_options(kind: str, *, sigma, n, lam, convention, sigma_random: bool, **options):
+    """A derived prior from the CLI's options: the same conversion ``bayesreg prior`` prints."""
+    from .derived_priors import StudentTPrior
+
+    wanted = DERIVED_PRIOR_OPTIONS[kind]
+    stray = [k for k, v in options.items() if v is not None and k not in wanted]
+    if stray:
+        raise SpecError(f"{' and '.join(_FLAG[k] for k in stray)} do{'es' if len(stray) == 1 else ''} not apply "
+                        f"to the {kind} prior (it takes {' '.join(_FLAG[k] for k in wanted)}"
+                        f"{'' if kind == 'student-t' else ' and --lam'})")
+    missing = [k for k in wanted if options.get(k) is None]
+    if kind == "student-t":
+        if lam is not None or missing:
+            raise SpecError("student-t is the prior itself: give --df NU --scale S (not --lam); the penalty "
+                            "λ Σ log(1 + w²/c²) is --prior log --lam L --width C")
+        return StudentTPrior(options["df"], options["scale"])
+    if lam is None or missing:
+        need = (["--lam"] if lam is None else []) + [_FLAG[k] for k in missing]
+        raise SpecError(f"the {kind} prior is a penalty: it needs {' and '.join(need)}")
+    if sigma_random or sigma is None:
+        raise SpecError(f"a {kind} penalty's λ fixes a prior only at a given σ (the prior is exp(−pen/σ²)): fix σ "
+                        "with --sigma")
+    return prior_from_penalty(kind, lam, sigma, n, convention or CANONICAL,
+                              **{k: options[k] for k in wanted})
 
 
 def prior_from_options(kind: str, *, sigma: float | None, n: int | None, tau: float | None = None,
                        scale: float | None = None, lam: float | None = None,
                        convention: str | Convention | None = None, tau_prior: str | ScalePrior | None = None,
-                       sigma_random: bool = False) -> WeightPrior:
+                       sigma_random: bool = False, l1_ratio: float | None = None, d: int | None = None,
+                       groups=None, width: float | None = None, df: float | None = None) -> Prior:
     """The prior on w given as the CLI gives it: ``--prior gaussian --tau T``, ``--prior laplace --scale S``,
     either with ``--lam L [--convention C]`` (a penalty, converted with σ and n), or ``--tau-prior SPEC`` (the
     scale gets a prior and λ is inferred). Exactly one way must be used.
 
     With σ random (``sigma_random``), ``--lam`` on a Gaussian prior means the scale-free
     ``w | σ ~ N(0, σ²/λ)`` (:class:`ConjugateGaussian`), whose λ does not depend on σ.
+
+    The penalties of :mod:`bayesreg.derived_priors` take ``--lam`` with their own options, as ``bayesreg prior``
+    does: ``elastic-net`` (``l1_ratio``), ``l2-norm`` (``d``), ``group-lasso`` (``groups``), ``log``
+    (``width``); ``student-t`` is given as the prior (``df``, ``scale``).
     """
+    if kind in DERIVED_PRIOR_OPTIONS:
+        if tau is not None or tau_prior is not None:
+            raise SpecError(f"--tau and --tau-prior are for the gaussian and laplace priors, not {kind}")
+        if scale is not None and kind != "student-t":
+            raise SpecError(f"--scale is for the laplace and student-t priors, not {kind}")
+        return _derived_from_options(kind, sigma=sigma, n=n, lam=lam, convention=convention,
+                                     sigma_random=sigma_random, l1_ratio=l1_ratio, d=d, groups=groups, width=width,
+                                     df=df, scale=scale)
     if kind not in PRIOR_KINDS:
-        raise SpecError(f"unknown prior {kind!r}: use gaussian (L2, weight decay) or laplace (L1)")
+        raise SpecError(f"unknown prior {kind!r}: use one of {', '.join(CLI_PRIORS)}")
+    stray = [name for name, v in (("l1_ratio", l1_ratio), ("groups", groups), ("width", width), ("df", df))
+             if v is not None]
+    if stray:
+        raise SpecError(f"{' and '.join(_FLAG[k] for k in stray)} do{'es' if len(stray) == 1 else ''} not apply "
+                        f"to the {kind} prior")
+    kind = {"l2": "gaussian", "l1": "laplace"}.get(kind, kind)
     given = [name for name, v in (("--tau", tau), ("--scale", scale), ("--lam", lam), ("--tau-prior", tau_prior))
              if v is not None]
     if len(given) != 1:

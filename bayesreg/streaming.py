@@ -442,7 +442,7 @@ def stats_from_source(source: str, target: str | None, engine: str, *, chunk_row
 # ------------------------------------------------------------------------------------------- MAP from statistics
 
 #: The MAP methods of :func:`bayesreg.compare.compare_map` that need only the statistics (Pyro MAP: flat bias).
-STATS_METHODS = ("closed_form", "coordinate_descent", "pyro_map")
+STATS_METHODS = ("closed_form", "coordinate_descent", "penalised_minimiser", "pyro_map")
 
 
 def pseudo_rows(stats: SufficientStats) -> tuple[np.ndarray, np.ndarray]:
@@ -472,16 +472,13 @@ def compare_stats(stats: SufficientStats, prior, sigma: float, bias="flat", *, m
     import dataclasses
     import time
 
-    from .compare import METHODS, MapComparison
+    from .compare import MapComparison, _problem, _reference, methods_for
     from .priors import parse_bias
-    from .solvers import PenalizedLeastSquares
-    from .solvers.closed_form import ridge
-    from .solvers.proximal import coordinate_descent
 
     bias = parse_bias(bias)
-    problem = PenalizedLeastSquares.from_prior(prior, sigma, bias)
-    available = METHODS[prior.name]
+    available = methods_for(prior)
     reference = available[0]
+    problem = _problem(prior, sigma, bias, reference)
     wanted = tuple(methods) if methods is not None else tuple(m for m in available if m in STATS_METHODS)
     unknown = [m for m in wanted if m not in available]
     if unknown:
@@ -496,8 +493,7 @@ def compare_stats(stats: SufficientStats, prior, sigma: float, bias="flat", *, m
         raise SpecError(f"pyro_map from sufficient statistics needs the flat bias (got --bias {bias}); use --engine "
                         "memory, or leave pyro_map out of --methods")
     plain = stats.plain() if isinstance(stats, NamedStats) else stats
-    results = {reference: ridge(plain, problem=problem) if reference == "closed_form"
-               else coordinate_descent(plain, problem=problem)}
+    results = {reference: _reference(reference, plain, None, prior, sigma, bias, problem)}
     if "pyro_map" in wanted:
         from .solvers.pyro_map import pyro_map
 

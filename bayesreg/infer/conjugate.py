@@ -264,7 +264,9 @@ def gaussian_posterior(data, y=None, *, prior: Gaussian | float, sigma: float, b
     ((10,), 152.133484)
     """
     stats_, names = _as_stats(data, y, feature_names)
-    prior = prior if isinstance(prior, Gaussian) else Gaussian(prior)
+    prior = prior.conditional(sigma=sigma) if hasattr(prior, "gaussian_conjugacy") else Gaussian(prior)
+    if prior.gaussian_conjugacy() != "fixed-sigma":
+        raise SpecError(f"the exact posterior with σ fixed needs a Gaussian prior on w, got {prior!r}")
     sigma = positive(sigma, "sigma (the noise standard deviation)")
     bias = parse_bias(bias)
     design = _design(stats_, 1.0 / prior.tau**2, bias)
@@ -390,7 +392,10 @@ def nig_posterior(data, y=None, *, prior: ConjugateGaussian | float, sigma_prior
         ``normal:S`` does not say, so it is refused.
     """
     stats_, names = _as_stats(data, y, feature_names)
-    prior = prior if isinstance(prior, ConjugateGaussian) else ConjugateGaussian(prior)
+    prior = prior if hasattr(prior, "gaussian_conjugacy") else ConjugateGaussian(prior)
+    if prior.gaussian_conjugacy() != "sigma-scaled":
+        raise SpecError(f"the Normal-Inverse-Gamma posterior needs the scale-free prior w | σ ~ N(0, σ²/λ), got "
+                        f"{prior!r}")
     sigma_prior = parse_sigma_prior(sigma_prior)
     if sigma_prior.kind != "invgamma":
         raise SpecError(

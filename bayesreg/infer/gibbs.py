@@ -428,7 +428,10 @@ def _scale_spec(scale, scale_prior) -> tuple[float | None, tuple[float, float] |
             + (" — got both" if scale is not None else " — got neither")
         )
     if scale is not None:
-        return (scale.scale if isinstance(scale, Laplace) else positive(scale, "scale (the Laplace scale s)")), None
+        mixture = scale.scale_mixture() if hasattr(scale, "scale_mixture") else None
+        if mixture is not None and mixture.scale is not None:  # a Laplace prior given whole
+            return mixture.scale, None
+        return positive(scale, "scale (the Laplace scale s)"), None
     if isinstance(scale_prior, (str, SigmaPrior)):
         spec = parse_sigma_prior(scale_prior)
         if spec.kind != "invgamma":

@@ -39,6 +39,7 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -50,7 +51,6 @@ from pyro.infer.autoguide import init_to_value
 from ..data import Dataset
 from ..errors import SpecError
 from ..models import LinearRegressionModel, as_tensor
-from ..priors import ConjugateGaussian, Gaussian, HierarchicalPrior, Laplace
 from ..solvers import PenalizedLeastSquares
 from ..solvers.closed_form import ridge
 from ..solvers.proximal import coordinate_descent
@@ -366,21 +366,22 @@ def map_start(data: Dataset | SufficientStats, model: LinearRegressionModel) -> 
                                                                                       np.ndarray]:
     """The MAP of w (and b) at σ (fixed, or a plug-in estimate when σ is random), plus rough posterior sds of w.
 
-    For a hierarchical prior τ starts at the root mean square of a lightly penalised fit's weights. A prior that
-    is neither Gaussian nor Laplace (one that only exposes ``pyro_dist``) starts at a lightly penalised ridge fit.
+    For a hierarchical prior τ starts at the root mean square of a lightly penalised fit's weights. A prior whose
+    penalty is not L1/L2 (no ``elementwise_penalty``) starts at a lightly penalised ridge fit. This is a starting
+    point for the samplers, never reported as a mode (:mod:`bayesreg.mode` computes that).
     """
     stats = SufficientStats.of(data)
     sigma = model.sigma if model.sigma is not None else _plug_in_sigma(stats)
     prior = model.prior
     start: dict[str, np.ndarray] = {}
-    if isinstance(prior, HierarchicalPrior):
+    if prior.hyperpriors():
         light = ridge(stats, problem=PenalizedLeastSquares(l2=1.0))
         tau = max(float(np.sqrt(np.mean(light.w**2))), 1e-12)
         start["tau"] = np.float64(tau)
-        prior = Gaussian(tau) if prior.family == "gaussian" else Laplace(tau)
-    if isinstance(prior, ConjugateGaussian):
-        prior = prior.given_sigma(sigma)
-    if isinstance(prior, (Gaussian, Laplace)):
+        prior = prior.conditional(tau=tau)
+    prior = prior.conditional(sigma=sigma)
+    elementwise = prior.elementwise_penalty(sigma)
+    if elementwise is not None:
         problem = PenalizedLeastSquares.from_prior(prior, sigma, model.bias)
         solve = ridge(stats, problem=problem) if problem.l1 == 0 else coordinate_descent(stats, problem=problem)
     else:
@@ -411,7 +412,7 @@ def warm_start(potential: Potential, start: dict) -> tuple[np.ndarray, np.ndarra
 
     layout = potential.layout
     theta = layout.pack(start)
-    kinked = potential._w_kind in ("laplace", "hier-laplace")
+    kinked = potential.kinked
     free = [k for name, k in layout.index.items() if name in ("sigma", "tau")]
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         if free or potential._w_kind == "generic":
@@ -481,7 +482,8 @@ def nuts(data: Dataset | SufficientStats, model: LinearRegressionModel, *, chain
     init
         Starting point ``{"w": ..., "b": ..., "sigma": ..., "tau": ...}``; default: the MAP (see :func:`map_start`).
     progress
-        Show Pyro's progress bar (``model`` path).
+        ``True`` shows progress (Pyro's bar on the ``model`` path, a counter on stderr otherwise); a callable
+        ``progress(done, total)`` is called as iterations (warm-up included, all chains) complete.
     path
         ``"suffstats"`` (default: closed-form potential, :class:`FastNUTS`) or ``"model"`` (Pyro's NUTS on the
         Pyro model, the reference).
@@ -504,7 +506,7 @@ def nuts(data: Dataset | SufficientStats, model: LinearRegressionModel, *, chain
             raise SpecError("the Pyro-model path needs the data rows, not sufficient statistics")
         return _nuts_model(data, model, chains=chains, draws=draws, warmup=warmup, seed=seed,
                            dense_mass=bool(dense_mass), target_accept=target_accept, max_tree_depth=max_tree_depth,
-                           init=init, progress=progress, jit_compile=jit_compile)
+                           init=init, progress=bool(progress), jit_compile=jit_compile)
     begin = time.perf_counter()
     names = (data.feature_names if isinstance(data, Dataset) else tuple(f"x{j}" for j in range(data.d)))
     potential = Potential(data, model)
@@ -521,6 +523,7 @@ def nuts(data: Dataset | SufficientStats, model: LinearRegressionModel, *, chain
     exact = potential.is_gaussian
     adapt = (not exact and warmup >= ADAPT_MIN_WARMUP) if adapt_mass is None else bool(adapt_mass and warmup >= 2)
     settings = {"dense_mass": dense, "target_accept_prob": target_accept, "max_tree_depth": max_tree_depth}
+    tick = _ticker(progress, chains * (warmup + draws))
     chol = np.linalg.cholesky(cov)
     rng = np.random.default_rng(seed)
     starts = [theta0 + (0.5 * chol @ rng.standard_normal(theta0.shape) if chain else 0.0) for chain in range(chains)]
@@ -532,7 +535,7 @@ def nuts(data: Dataset | SufficientStats, model: LinearRegressionModel, *, chain
         pilot = []
         for chain in range(chains):
             pyro.set_rng_seed(seed + chain)  # Pyro's step-size search draws from torch's generator
-            out, _ = _run_chain(potential, starts[chain], cov, first, 0, _chain_seed(seed, chain, 1), settings)
+            out, _ = _run_chain(potential, starts[chain], cov, first, 0, _chain_seed(seed, chain, 1), settings, tick)
             pilot.append(out[first // 2:])
             starts[chain] = out[-1]
         pooled = np.concatenate(pilot)
@@ -544,7 +547,7 @@ def nuts(data: Dataset | SufficientStats, model: LinearRegressionModel, *, chain
     for chain in range(chains):
         pyro.set_rng_seed(seed + chain)
         out, kernel = _run_chain(potential, starts[chain], mass, warmup_left, draws, _chain_seed(seed, chain, 2),
-                                 settings)
+                                 settings, tick)
         thetas.append(out[warmup_left:])
         for name, values in kernel.records.items():
             stats[name].append(np.asarray(values[-draws:]))
@@ -566,6 +569,30 @@ def nuts(data: Dataset | SufficientStats, model: LinearRegressionModel, *, chain
     )
 
 
+def _ticker(progress, total: int):
+    """``progress`` as a per-iteration callback: a callable ``progress(done, total)`` is called every 1% (and at
+    the end); True prints Pyro-style counts on stderr; False gives None."""
+    if not progress:
+        return None
+    if not callable(progress):
+        import sys
+
+        def progress(done, total):
+            end = "\n" if done >= total else ""
+            print(f"\r  nuts iterations: {done}/{total}", end=end, file=sys.stderr, flush=True)
+
+    every = max(total // 100, 1)
+    done = 0
+
+    def tick():
+        nonlocal done
+        done += 1
+        if done % every == 0 or done == total:
+            progress(done, total)
+
+    return tick
+
+
 #: below this many warm-up steps the suffstats path keeps the Laplace covariance as the mass matrix
 ADAPT_MIN_WARMUP = 150
 
@@ -574,7 +601,8 @@ def _chain_seed(seed: int, chain: int, stage: int) -> int:
     return int(np.random.SeedSequence([seed, chain, stage]).generate_state(1, np.uint64)[0] >> np.uint64(2))
 
 
-def _run_chain(potential, theta, inverse_mass, warmup: int, draws: int, seed: int, settings: dict):
+def _run_chain(potential, theta, inverse_mass, warmup: int, draws: int, seed: int, settings: dict,
+               tick: Callable[[], None] | None = None):
     """One chain of :class:`FastNUTS` from θ: ``warmup`` adaptation steps then ``draws``; returns every state
     (warmup + draws, p) and the kernel (records, diagnostics)."""
     kernel = FastNUTS(potential, inverse_mass=inverse_mass, seed=seed, **settings)
@@ -585,6 +613,8 @@ def _run_chain(potential, theta, inverse_mass, warmup: int, draws: int, seed: in
     for i in range(warmup + draws):
         params = kernel.sample(params)
         out[i] = kernel._state[0]
+        if tick is not None:
+            tick()
     return out, kernel
 
 

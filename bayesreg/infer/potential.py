@@ -41,7 +41,7 @@ import numpy as np
 from scipy import special
 
 from ..errors import SpecError
-from ..priors import Bias, ConjugateGaussian, Gaussian, HierarchicalPrior, Laplace, ScalePrior
+from ..priors import Bias, ScalePrior
 from ..suffstats import SufficientStats
 
 __all__ = ["Potential", "Layout"]
@@ -125,6 +125,17 @@ def _scale_logp(prior: ScalePrior, u: float) -> tuple[float, float]:
     return value, -2.0 * (A + 1.0) + 2.0 * B * inv_x2 + 2.0
 
 
+def _penalty_shape(prior) -> str | None:
+    """``"gaussian"`` (pure L2), ``"laplace"`` (pure L1), ``"elastic"`` (both) or None, from the prior's
+    ``elementwise_penalty``: the closed forms this potential has. The first two read their parameters as τ
+    (``prior.tau``) and s (``prior.scale``); the elastic net as the per-unit weights −log p = a‖w‖₁ + (c/2)‖w‖²."""
+    elementwise = None if prior.depends_on_sigma else prior.elementwise_penalty(1.0)
+    if elementwise is None:
+        return None
+    l1, l2 = elementwise
+    return "gaussian" if l1 == 0 and l2 > 0 else "laplace" if l2 == 0 and l1 > 0 else "elastic"
+
+
 class Potential:
     """U(θ) = −log posterior density of ``model`` on ``data`` (module docstring), from sufficient statistics.
 
@@ -166,19 +177,22 @@ class Potential:
         self.w_hat, self.rss_min = w_hat, rss_min
         self.sxx = np.ascontiguousarray(stats.sxx)
         self.x_mean, self.y_mean = stats.x_mean, stats.y_mean
-        self.layout = Layout(d, self.bias.present, self.sigma_fixed is None, isinstance(prior, HierarchicalPrior))
+        has_tau = bool(prior.hyperpriors())
+        self.layout = Layout(d, self.bias.present, self.sigma_fixed is None, has_tau)
         idx = self.layout.index
         self._ib, self._is, self._it = idx.get("b"), idx.get("sigma"), idx.get("tau")
-        if isinstance(prior, (Gaussian, Laplace)):
-            self._w_kind = prior.name
-        elif isinstance(prior, ConjugateGaussian):
-            if self.sigma_fixed is not None:
-                prior = self.prior = prior.given_sigma(self.sigma_fixed)
-                self._w_kind = "gaussian"
-            else:
-                self._w_kind = "conjugate"
-        elif isinstance(prior, HierarchicalPrior):
-            self._w_kind = "hier-" + prior.family
+        if prior.depends_on_sigma and self.sigma_fixed is not None:
+            prior = self.prior = prior.conditional(sigma=self.sigma_fixed)
+        shape = _penalty_shape(prior.conditional(tau=1.0) if has_tau else prior)
+        if prior.depends_on_sigma:
+            self._w_kind = "conjugate"
+        elif has_tau and shape in ("gaussian", "laplace"):
+            self._w_kind = "hier-" + shape
+        elif not has_tau and shape in ("gaussian", "laplace"):
+            self._w_kind = shape
+        elif not has_tau and shape == "elastic":
+            self._w_kind = "elastic"
+            self._l1, self._l2 = prior.elementwise_penalty(1.0)  # −log p(w) = l1‖w‖₁ + (l2/2)‖w‖² + const
         elif hasattr(prior, "pyro_dist"):
             self._w_kind = "generic"
             self._generic_dist = prior.pyro_dist(d)
@@ -206,11 +220,20 @@ class Potential:
             self._const -= 0.5 * d * _LOG_2PI
         elif self._w_kind == "hier-laplace":
             self._const -= d * math.log(2.0)
+        elif self._w_kind == "elastic":
+            self._const += prior.log_density(np.zeros(d))  # −d log Z
         self._A = None
         if self._w_kind == "laplace":
             self._inv_scale = 1.0 / prior.scale
-        if self.sigma_fixed is not None and self._w_kind in ("gaussian", "laplace", "generic"):
+        elif self._w_kind == "elastic":
+            self._inv_scale = self._l1
+        if self.sigma_fixed is not None and self._w_kind in ("gaussian", "laplace", "elastic", "generic"):
             self._build_fixed_sigma_quadratic()
+
+    @property
+    def kinked(self) -> bool:
+        """Whether −log p(w) has an L1 kink at w_j = 0 (Laplace, hierarchical Laplace, elastic net)."""
+        return self._w_kind in ("laplace", "hier-laplace", "elastic")
 
     @property
     def is_gaussian(self) -> bool:
@@ -234,7 +257,10 @@ class Potential:
                 A[self._ib, self._ib] += 1.0 / self.bias.scale**2
         if self._w_kind == "gaussian":
             A[np.arange(d), np.arange(d)] += 1.0 / self.prior.tau**2
-        saved, self._w_kind = self._w_kind, ("gaussian" if self._w_kind == "gaussian" else "none")
+        elif self._w_kind == "elastic":
+            A[np.arange(d), np.arange(d)] += self._l2
+        smooth_part = {"gaussian": "gaussian", "elastic": "elastic-l2"}.get(self._w_kind, "none")
+        saved, self._w_kind = self._w_kind, smooth_part
         try:
             origin = np.zeros(p)
             _, g0 = self._value_and_grad_general(origin)
@@ -254,7 +280,7 @@ class Potential:
         grad = self._A @ delta
         value = self._value_q + 0.5 * float(delta @ grad)
         kind = self._w_kind
-        if kind == "laplace":
+        if kind in ("laplace", "elastic"):
             w = theta[: self.d]
             inv = self._inv_scale
             value += inv * float(np.abs(w).sum())
@@ -298,6 +324,13 @@ class Potential:
             inv = 1.0 / self.prior.scale
             logp -= inv * float(np.abs(w).sum())
             gw -= inv * np.sign(w)
+        elif kind in ("elastic", "elastic-l2"):  # "elastic-l2": its smooth part alone
+            ww = float(w @ w)
+            logp -= 0.5 * self._l2 * ww
+            gw -= self._l2 * w
+            if kind == "elastic":
+                logp -= self._l1 * float(np.abs(w).sum())
+                gw -= self._l1 * np.sign(w)
         elif kind == "conjugate":  # w | σ ~ N(0, σ²/λ)
             lam = self.prior.lam
             ww = float(w @ w)
@@ -395,13 +428,13 @@ class Potential:
     def smooth_hessian(self, theta: np.ndarray) -> np.ndarray:
         """∇²U at θ with the Laplace prior's |w_j| replaced by a smooth surrogate (see :meth:`laplace_covariance`)."""
         d = self.d
-        kinked = self._w_kind in ("laplace", "hier-laplace")
-        if not kinked:
+        if not self.kinked:
             return self.hessian(theta)
         # The likelihood (+ bias, σ, τ priors) part, differentiated without the L1 term: a Gaussian prior of
         # huge scale stands in for it, then the surrogate curvature is added on the diagonal.
         H = self._hessian_without_l1(theta)
-        scale = self.prior.scale if self._w_kind == "laplace" else float(np.exp(theta[self._it]))
+        scale = (self.prior.scale if self._w_kind == "laplace" else 1.0 / self._l1 if self._w_kind == "elastic"
+                 else float(np.exp(theta[self._it])))
         w = theta[:d]
         # Scale-mixture surrogate: the Laplace prior is N(0, v_j) with E[1/v_j | w_j] = 1/(s|w_j|). With |w_j|
         # replaced by √(w_j² + 2Σ_jj), Σ the marginal covariance of the resulting Gaussian approximation (so that a
@@ -429,7 +462,7 @@ class Potential:
         """The Hessian with the prior on w left out, except τ's row and column (which cross no kink in w and are
         differentiated with the whole potential)."""
         saved = self._w_kind
-        self._w_kind = "none"
+        self._w_kind = "elastic-l2" if saved == "elastic" else "none"
         try:
             H = self.hessian(theta)
         finally:

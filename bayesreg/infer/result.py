@@ -8,19 +8,57 @@ random. :meth:`Posterior.to_inference_data` adds, given the data, the pointwise 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from ..data import Dataset
 from .idata import import_arviz, package_versions
 
-__all__ = ["Posterior"]
+__all__ = ["Posterior", "RunDiagnostics"]
 
 _HALF_LOG_2PI = 0.5 * np.log(2 * np.pi)
 
 
-@dataclass
+@dataclass(frozen=True)
+class RunDiagnostics:
+    """What a back end reports about its own run, typed, for the health verdict to read.
+
+    ``kind``: ``"exact draws"`` (independent draws from the exact posterior), ``"markov chain"`` (Gibbs, NUTS:
+    R-hat needs two chains), ``"variational fit"`` (SVI: draws from the fitted guide) or ``"point estimate"``
+    (a mode: nothing to diagnose but the optimiser). ``converged``: the optimiser's own stopping rule (SVI's
+    ELBO, the MAP solver), None where there is no optimiser; ``max_tree_depth``: NUTS's cap, against which the
+    tree depths in ``sample_stats`` are read; ``note``: what did not converge, in words.
+    """
+
+    kind: str
+    converged: bool | None = None
+    max_tree_depth: int | None = None
+    note: str = ""
+
+    @property
+    def point_estimate(self) -> bool:
+        return self.kind == "point estimate"
+
+    @property
+    def markov_chain(self) -> bool:
+        return self.kind == "markov chain"
+
+    @classmethod
+    def of(cls, method: str, info: dict) -> RunDiagnostics:
+        """The diagnostics a back end's ``info`` implies (for results built outside :func:`bayesreg.fit`)."""
+        if method == "map":
+            return cls("point estimate", converged=bool(info.get("converged", True)),
+                       note="the MAP solver stopped at its iteration budget")
+        if method == "svi":
+            return cls("variational fit", converged=bool(info.get("converged", False)),
+                       note="SVI did not converge: the ELBO was still changing at the step budget")
+        if method == "exact":
+            return cls("exact draws")
+        return cls("markov chain", max_tree_depth=info.get("max_tree_depth"))
+
+
+@dataclass(frozen=True)
 class Posterior:
     """Posterior draws from any method (exact, nuts, svi, gibbs, map), with provenance.
 
@@ -43,6 +81,15 @@ class Posterior:
         Method-specific results (SVI: the ELBO trace and whether it converged; the MAP; settings).
     attrs
         Provenance stored in the ``InferenceData`` (method, prior, convention, λ, seed...).
+    dims
+        Each site's dimensions beyond (chain, draw): ``{"w": ("feature",)}`` by default, scalars ``()``; a
+        vector latent (one scale per weight) declares ``("feature",)`` too.
+    mode
+        The computed posterior mode (:class:`~bayesreg.mode.PosteriorMode`, with its definition), or None.
+    diagnostics
+        The back end's :class:`RunDiagnostics`; by default those its ``method`` and ``info`` imply.
+
+    The result is frozen: :meth:`with_` returns a copy with fields replaced.
     """
 
     method: str
@@ -53,17 +100,31 @@ class Posterior:
     sample_stats: dict[str, np.ndarray] = field(default_factory=dict)
     info: dict = field(default_factory=dict)
     attrs: dict = field(default_factory=dict)
+    dims: dict = field(default_factory=dict)
+    mode: object = None
+    diagnostics: RunDiagnostics | None = None
 
     def __post_init__(self):
         w = np.asarray(self.draws["w"], dtype=np.float64)
         if w.ndim != 3 or w.shape[-1] != len(self.feature_names):
             raise ValueError(f"w draws must be (chain, draw, {len(self.feature_names)}), got {w.shape}")
-        self.draws = {k: np.asarray(v, dtype=np.float64) for k, v in self.draws.items()}
+        object.__setattr__(self, "feature_names", tuple(self.feature_names))
+        object.__setattr__(self, "draws", {k: np.asarray(v, dtype=np.float64) for k, v in self.draws.items()})
+        dims = {name: ("feature",) if name == "w" else () for name in self.draws}
+        dims.update({k: tuple(v) for k, v in self.dims.items()})
+        object.__setattr__(self, "dims", dims)
         for name, value in self.draws.items():
-            if name != "w" and value.shape != w.shape[:2]:
-                raise ValueError(f"{name} draws must be (chain, draw) = {w.shape[:2]}, got {value.shape}")
+            if value.shape[:2] != w.shape[:2] or value.ndim != 2 + len(dims[name]):
+                raise ValueError(f"{name} draws must be (chain, draw{''.join(', ' + d for d in dims[name])}), "
+                                 f"got {value.shape}")
         if "sigma" not in self.draws and self.sigma_fixed is None:
             raise ValueError("σ must be either drawn or fixed (sigma_fixed)")
+        if self.diagnostics is None:
+            object.__setattr__(self, "diagnostics", RunDiagnostics.of(self.method, self.info))
+
+    def with_(self, **changes) -> Posterior:
+        """A copy with the given fields replaced (the result itself never changes)."""
+        return replace(self, **changes)
 
     @property
     def num_chains(self) -> int:
@@ -107,7 +168,7 @@ class Posterior:
         groups = {"posterior": dict(self.draws)}
         if self.sample_stats:
             groups["sample_stats"] = dict(self.sample_stats)
-        dims = {"w": ["feature"]}
+        dims = {name: list(d) for name, d in self.dims.items() if d}
         coords = {"feature": list(self.feature_names)}
         if data is not None and self.num_chains * self.num_draws * data.n <= max_pointwise:
             groups["log_likelihood"] = {"y": self.log_likelihood(data.X, data.y)}

@@ -109,8 +109,8 @@ from torch.distributions import biject_to
 from ..data import Dataset
 from ..errors import SpecError
 from ..models import LinearRegressionModel, as_tensor
-from ..priors import ConjugateGaussian, Gaussian, Laplace
 from ..solvers.objective import ConvergenceWarning, PenalizedLeastSquares
+from ..suffstats import SufficientStats
 from .result import Posterior
 
 __all__ = ["svi", "GUIDES", "ESTIMATORS"]
@@ -290,9 +290,10 @@ def _check_options(guide, rank, draws, chains, lr, max_steps, min_steps, window,
 def _start_point(data: Dataset, model: LinearRegressionModel, init: dict | None) -> dict[str, torch.Tensor]:
     """Constrained starting values of every latent site: ``init`` where given, else the MAP (module docstring)."""
     init = {} if init is None else dict(init)
-    unknown = sorted(set(init) - {"w", "b", "sigma"})
+    known = {"w", "b", "sigma", *model.prior.hyperpriors()}
+    unknown = sorted(set(init) - known)
     if unknown:
-        raise SpecError(f"init has unknown site(s) {unknown}; the model's sites are w, b and sigma")
+        raise SpecError(f"init has unknown site(s) {unknown}; the model's sites are {', '.join(sorted(known))}")
     if "b" in init and not model.bias.present:
         raise SpecError("init gives b, but the model has no bias (bias='none'); drop it")
     if "sigma" in init and model.sigma_prior is None:
@@ -300,18 +301,22 @@ def _start_point(data: Dataset, model: LinearRegressionModel, init: dict | None)
     point = {k: torch.as_tensor(np.asarray(v, dtype=np.float64)) for k, v in init.items()}
     if "w" in point and point["w"].shape != (data.d,):
         raise SpecError(f"init w has shape {tuple(point['w'].shape)}; expected ({data.d},)")
-    for name in ("b", "sigma"):
+    for name in ("b", "sigma", "tau"):
         if name in point and point[name].shape != ():
             raise SpecError(f"init {name} must be a scalar, got shape {tuple(point[name].shape)}")
     if not all(bool(torch.isfinite(v).all()) for v in point.values()):
         raise SpecError("init values must be finite")
-    if "sigma" in point and not point["sigma"] > 0:
-        raise SpecError(f"init sigma must be positive, got {float(point['sigma'])}")
+    for name in ("sigma", "tau"):
+        if name in point and not point[name] > 0:
+            raise SpecError(f"init {name} must be positive, got {float(point[name])}")
+    for name in model.prior.hyperpriors():
+        if name not in point:
+            point[name] = torch.tensor(_scale_start(data, model), dtype=torch.float64)
     if model.sigma_prior is not None and "sigma" not in point:
         point["sigma"] = torch.tensor(_plug_in_sigma(data, model), dtype=torch.float64)
     if "w" not in point or (model.bias.present and "b" not in point):
         sigma = model.sigma if model.sigma_prior is None else float(point["sigma"])
-        w, b = _map_at(data, model, sigma)
+        w, b = _map_at(data, model, sigma, float(point["tau"]) if "tau" in point else None)
         point.setdefault("w", torch.as_tensor(w))
         if model.bias.present:
             point.setdefault("b", torch.tensor(b, dtype=torch.float64))
@@ -333,7 +338,7 @@ def _plug_in_sigma(data: Dataset, model: LinearRegressionModel, *, rounds: int =
     for _ in range(rounds):
         if not (math.isfinite(sd) and sd > 0):
             return 1.0
-        w, b = _map_at(data, model, sd)
+        w, b = _map_at(data, model, sd, _scale_start(data, model) if model.prior.hyperpriors() else None)
         r = y - np.asarray(data.X) @ w - (b or 0.0)
         new = math.sqrt(float(r @ r) / (data.n - k))
         if abs(new - sd) <= rtol * sd:
@@ -342,21 +347,25 @@ def _plug_in_sigma(data: Dataset, model: LinearRegressionModel, *, rounds: int =
     return sd if math.isfinite(sd) and sd > 0 else 1.0
 
 
-def _map_at(data: Dataset, model: LinearRegressionModel, sigma: float) -> tuple[np.ndarray, float | None]:
-    """The MAP of (w, b) with σ fixed at ``sigma``: ridge in closed form (Gaussian prior), else Pyro's MAP."""
-    from ..solvers.closed_form import ridge
-    from ..solvers.pyro_map import pyro_map
+def _map_at(data: Dataset, model: LinearRegressionModel, sigma: float,
+            tau: float | None = None) -> tuple[np.ndarray, float | None]:
+    """(w, b) maximising the posterior with σ (and a hierarchical prior's τ) held at the given values: a starting
+    point for the guide, from the prior's own penalised solver (a local mode for a non-convex prior)."""
+    from ..mode import penalised_minimiser
 
-    prior = model.prior.given_sigma(sigma) if isinstance(model.prior, ConjugateGaussian) else model.prior
-    if isinstance(prior, Gaussian):
-        res = ridge(data.X, data.y, PenalizedLeastSquares.from_prior(prior, sigma, model.bias))
-    elif isinstance(prior, Laplace):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)  # only a starting point
-            res = pyro_map(data.X, data.y, prior, sigma, model.bias)
-    else:  # pragma: no cover - LinearRegressionModel admits no other prior
-        raise SpecError(f"no MAP for prior {prior!r}")
+    prior = model.prior.conditional(sigma=sigma, tau=tau)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # only a starting point
+        res = penalised_minimiser(SufficientStats.of(data), prior, sigma, model.bias, local=not prior.convex)
     return np.asarray(res.w, dtype=np.float64), (None if res.b is None else float(res.b))
+
+
+def _scale_start(data: Dataset, model: LinearRegressionModel) -> float:
+    """A starting τ for a hierarchical prior: the root mean square of a lightly penalised fit's weights."""
+    from ..solvers.closed_form import ridge
+
+    light = ridge(SufficientStats.of(data), problem=PenalizedLeastSquares(l2=1.0))
+    return max(float(np.sqrt(np.mean(light.w**2))), 1e-12)
 
 
 # ---------------------------------------------------------------------------------------------- coordinates

@@ -32,10 +32,11 @@ import warnings
 
 import numpy as np
 
-from ..derived_priors import DerivedPrior, ElasticNetPrior, SeparablePrior
 from ..errors import SpecError
-from ..priors import Bias, Gaussian, Laplace, parse_bias, positive
+from ..prior_base import Prior
+from ..priors import Bias, parse_bias
 from ..suffstats import SufficientStats
+from ..validate import positive
 from .closed_form import ridge
 from .objective import ConvergenceWarning, MapResult, PenalizedLeastSquares, ReducedQuadratic
 from .proximal import coordinate_descent
@@ -86,7 +87,7 @@ def proximal_gradient(quad: ReducedQuadratic, prox, penalty_scale: float, *, w0=
     return w, False, max_iter, np.array(residuals)
 
 
-def separable_coordinate_descent(quad: ReducedQuadratic, prior: SeparablePrior, penalty_scale: float, *,
+def separable_coordinate_descent(quad: ReducedQuadratic, prior: Prior, penalty_scale: float, *,
                                  tol: float = 1e-10, max_sweeps: int = 10_000):
     """Minimise ``½wᵀGw − qᵀw + penalty_scale·k·Σφ(w_j)`` (φ convex) by exact coordinate minimisation.
 
@@ -105,8 +106,7 @@ def separable_coordinate_descent(quad: ReducedQuadratic, prior: SeparablePrior, 
     d = q.shape[0]
     w = np.zeros(d)
     Gw = G @ w
-    g = prior._g  # k·φ, vectorised
-    mode = prior.mode
+    g, mode = prior.coordinate_penalty()  # k·φ, vectorised, and its minimiser
     changes = []
     for sweep in range(1, max_sweeps + 1):
         biggest = 0.0
@@ -172,15 +172,19 @@ def derived_map(X, y=None, prior=None, sigma: float = 1.0, bias: str | Bias = "f
     bias = parse_bias(bias)
     stats = X if isinstance(X, SufficientStats) else SufficientStats.from_arrays(X, y)
     s2 = sigma**2
-    if isinstance(prior, (Gaussian, Laplace)):
-        problem = PenalizedLeastSquares.from_prior(prior, sigma, bias)
-        return ridge(stats, problem=problem) if problem.l1 == 0 else coordinate_descent(stats, problem=problem)
-    if isinstance(prior, ElasticNetPrior):
-        lam = prior.canonical_lam(sigma)
-        return coordinate_descent(stats, problem=_problem(sigma, bias, l1=lam["l1"], l2=lam["l2"]))
-    if not isinstance(prior, DerivedPrior):
-        raise SpecError(f"derived_map takes a prior from bayesreg.derived_priors, got {type(prior).__name__}")
-    prior._check(np.zeros(stats.d))  # a radial or group prior must match the number of columns
+    if not isinstance(prior, Prior):
+        raise SpecError(f"derived_map takes a prior on w (bayesreg.priors, bayesreg.derived_priors), got "
+                        f"{type(prior).__name__}")
+    prior = prior.conditional(sigma=sigma)
+    if prior.hyperpriors():
+        raise SpecError(f"the {prior.name} prior has a scale with a prior of its own: fix it (its MAP at that "
+                        "scale) or use bayesreg.mode.posterior_mode for the marginal mode")
+    elementwise = prior.elementwise_penalty(sigma)
+    if elementwise is not None:  # ridge, lasso, elastic net: exact solvers with exact zeros
+        l1, l2 = elementwise
+        problem = _problem(sigma, bias, l1=l1, l2=l2)
+        return ridge(stats, problem=problem) if l1 == 0 else coordinate_descent(stats, problem=problem)
+    prior.check_dimension(stats.d)  # a radial or group prior must match the number of columns
     quad = ReducedQuadratic.build(stats, _problem(sigma, bias))
     start = time.perf_counter()
     if not prior.convex:
@@ -193,30 +197,33 @@ def derived_map(X, y=None, prior=None, sigma: float = 1.0, bias: str | Bias = "f
         w, converged, iterations = _local_mode(quad, prior, s2)
         residuals = None
         unit = "L-BFGS iteration"
-    elif isinstance(prior, SeparablePrior):
+    elif prior.coordinate_penalty() is not None:
         w, converged, iterations, residuals = separable_coordinate_descent(quad, prior, s2, tol=tol,
                                                                            max_sweeps=max_iter)
         unit = "sweep"
         if not converged:
             warnings.warn(f"coordinate descent stopped after {iterations} sweeps with a last change of "
                           f"{residuals[-1]:.3g}; raise max_iter or tol", ConvergenceWarning, stacklevel=2)
-    else:
+    elif prior.proximal:
         w, converged, iterations, residuals = proximal_gradient(quad, prior.prox, s2, tol=tol, max_iter=max_iter)
         unit = "step"
         if not converged:
             warnings.warn(f"proximal gradient stopped after {iterations} steps with KKT residual "
                           f"{residuals[-1]:.3g}; raise max_iter or tol", ConvergenceWarning, stacklevel=2)
+    else:
+        raise SpecError(f"no MAP solver for the {prior.name} prior: it is convex but has neither a proximal map "
+                        "nor a coordinate penalty")
     objective = quad.value(w) + s2 * prior.penalty(w)
     info = {"objective": objective, "iteration_unit": unit}
     if residuals is not None:
         info["kkt_residual" if unit == "step" else "last_change"] = float(residuals[-1])
     method = ("local_lbfgs" if not prior.convex else
-              "coordinate_descent" if isinstance(prior, SeparablePrior) else "proximal_gradient")
+              "coordinate_descent" if unit == "sweep" else "proximal_gradient")
     return MapResult(method, w, quad.bias_for(w), converged, iterations, time.perf_counter() - start,
                      trace=residuals, info=info)
 
 
-def _local_mode(quad: ReducedQuadratic, prior: DerivedPrior, s2: float):
+def _local_mode(quad: ReducedQuadratic, prior: Prior, s2: float):
     """A local minimum of the quadratic − σ² log p(w) by L-BFGS, with the gradient from torch autograd."""
     import torch
     from scipy.optimize import minimize

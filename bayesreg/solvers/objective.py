@@ -19,8 +19,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import SpecError
-from ..priors import Bias, Gaussian, Laplace, parse_bias, positive
+from ..prior_base import Prior
+from ..priors import Bias, parse_bias
 from ..suffstats import SufficientStats
+from ..validate import positive
 
 __all__ = ["PenalizedLeastSquares", "ReducedQuadratic", "optimal_bias", "MapResult", "ConvergenceWarning"]
 
@@ -50,21 +52,22 @@ class PenalizedLeastSquares:
             raise SpecError("bias='penalized' needs bias_l2 > 0, and bias_l2 > 0 needs bias='penalized'")
 
     @classmethod
-    def from_prior(cls, prior: Gaussian | Laplace, sigma: float, bias: str | Bias = "flat") -> PenalizedLeastSquares:
+    def from_prior(cls, prior: Prior, sigma: float, bias: str | Bias = "flat") -> PenalizedLeastSquares:
         """The objective whose minimiser is the MAP under ``prior`` with noise sd ``sigma``.
 
-        L2: λ₂ = σ²/τ²; L1: λ₁ = σ²/s; bias ``normal:S``: λ_b = σ²/S².
+        L2: λ₂ = σ²/τ²; L1: λ₁ = σ²/s; both for an elastic net (any prior with an ``elementwise_penalty``);
+        bias ``normal:S``: λ_b = σ²/S².
         """
         sigma = positive(sigma, "sigma (the noise standard deviation)")
         bias = parse_bias(bias)
         bias_args = {"bias": bias.kind, "bias_l2": 0.0}
         if bias.kind == "normal":
             bias_args = {"bias": "penalized", "bias_l2": sigma**2 / bias.scale**2}
-        if isinstance(prior, Gaussian):
-            return cls(l2=prior.canonical_lam(sigma), **bias_args)
-        if isinstance(prior, Laplace):
-            return cls(l1=prior.canonical_lam(sigma), **bias_args)
-        raise SpecError(f"a MAP objective needs a Gaussian or Laplace prior, got {type(prior).__name__}")
+        elementwise = prior.conditional(sigma=sigma).elementwise_penalty(sigma)
+        if elementwise is None:
+            raise SpecError(f"the {prior.name} prior is not an L1/L2 penalty; its MAP is "
+                            "bayesreg.solvers.derived_map.derived_map")
+        return cls(l1=elementwise[0], l2=elementwise[1], **bias_args)
 
     @property
     def has_bias(self) -> bool:

@@ -39,21 +39,25 @@ from pyro.infer.autoguide import AutoDelta, init_to_value
 
 from ..errors import SpecError
 from ..models import LinearRegressionModel, as_tensor
-from ..priors import Bias, Gaussian, Laplace, parse_bias, positive
+from ..prior_base import Prior
+from ..priors import Bias, parse_bias
+from ..validate import positive
 from .objective import ConvergenceWarning, MapResult
 from .proximal import minimize_quadratic_l1
 
 __all__ = ["pyro_map"]
 
 
-def pyro_map(X, y, prior: Gaussian | Laplace, sigma: float, bias: str | Bias = "flat", *,
+def pyro_map(X, y, prior: Prior, sigma: float, bias: str | Bias = "flat", *,
              max_rounds: int = 200, tol: float = 1e-13) -> MapResult:
     """The MAP of ``LinearRegressionModel(prior, sigma, bias)`` by L-BFGS on an ``AutoDelta`` guide.
 
     Parameters
     ----------
     prior
-        :class:`~bayesreg.priors.Gaussian` or :class:`~bayesreg.priors.Laplace`.
+        Any prior on w with fixed hyper-parameters. One with an L1 part (``elementwise_penalty`` with λ₁ > 0:
+        Laplace, elastic net) is solved by proximal Newton, which reaches exact zeros; others by L-BFGS (for a
+        penalty with a kink, such as the unsquared norm at 0, L-BFGS only approaches it).
     sigma
         The fixed noise sd.
     bias
@@ -69,8 +73,11 @@ def pyro_map(X, y, prior: Gaussian | Laplace, sigma: float, bias: str | Bias = "
         ``trace`` holds the loss (−log joint) after each round; ``iterations`` counts L-BFGS iterations.
     """
     sigma = positive(sigma, "sigma (the noise standard deviation)")
-    if not isinstance(prior, (Gaussian, Laplace)):
-        raise SpecError(f"pyro_map takes a Gaussian or Laplace prior, got {type(prior).__name__}")
+    if not isinstance(prior, Prior) or prior.hyperpriors():
+        raise SpecError(f"pyro_map takes a prior on w with fixed hyper-parameters, got {prior!r}")
+    prior = prior.conditional(sigma=sigma)
+    elementwise = prior.elementwise_penalty(sigma)
+    l1 = 0.0 if elementwise is None else elementwise[0] / sigma**2  # the L1 weight in −log p(w)
     bias = parse_bias(bias)
     Xt, yt = as_tensor(X), as_tensor(y)
     model = LinearRegressionModel(prior, sigma=sigma, bias=bias)
@@ -91,11 +98,10 @@ def pyro_map(X, y, prior: Gaussian | Laplace, sigma: float, bias: str | Bias = "
         def loss():
             return loss_fn(model, guide, Xt, yt)
 
-        if isinstance(prior, Laplace):
+        if l1 > 0:
             x0 = torch.cat([w_param.detach()] + ([named["b_unconstrained"].detach().reshape(1)]
                                                   if bias.present else []))
-            x, losses, converged, iterations = _prox_newton(model, Xt, yt, x0, Xt.shape[1], 1.0 / prior.scale,
-                                                            max_rounds, tol)
+            x, losses, converged, iterations = _prox_newton(model, Xt, yt, x0, Xt.shape[1], l1, max_rounds, tol)
             with torch.no_grad():  # leave the guide at the optimum: it is the MAP, like the L-BFGS path's
                 w_param.copy_(x[: Xt.shape[1]])
                 if bias.present:
@@ -107,7 +113,7 @@ def pyro_map(X, y, prior: Gaussian | Laplace, sigma: float, bias: str | Bias = "
         warnings.warn(f"Pyro MAP did not settle within its budget ({iterations} iterations); the result is "
                       "approximate", ConvergenceWarning, stacklevel=2)
     b = float(point["b"]) if bias.present else None
-    unit = "proximal Newton round" if isinstance(prior, Laplace) else "L-BFGS iteration"
+    unit = "proximal Newton round" if l1 > 0 else "L-BFGS iteration"
     return MapResult("pyro_map", np.asarray(point["w"], dtype=np.float64), b, converged, iterations,
                      time.perf_counter() - start, trace=np.array(losses), info={"iteration_unit": unit,
                                                                                 "loss": losses[-1]})
