@@ -1,8 +1,12 @@
-"""The analyses scripts of the chapter and MAP studies run end to end, and their headline numbers hold."""
+"""The analyses scripts of the chapter and MAP studies run end to end, and their headline numbers hold.
+
+The scripts render the session's results of the studies (``cached_studies`` in conftest.py): each study runs once.
+"""
 
 import json
 
 import pytest
+
 from scripts import load_script as load
 
 
@@ -14,7 +18,7 @@ def test_every_study_has_a_script_with_main_and_a_docstring():
         assert callable(module.main) and len(module.__doc__) > 200, name
 
 
-def test_chapter(tmp_path, capsys):
+def test_chapter(tmp_path, capsys, cached_studies):
     assert load("chapter").main(["--out", str(tmp_path), "--quick"]) == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["all_pass"] and len(summary["checks"]) >= 5
@@ -33,7 +37,7 @@ def test_chapter(tmp_path, capsys):
     assert not list(tmp_path.glob(".*.tmp"))
 
 
-def test_map_weight_decay(tmp_path, capsys):
+def test_map_weight_decay(tmp_path, capsys, cached_studies):
     assert load("map_weight_decay").main(["--out", str(tmp_path), "--quick"]) == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["all_pass"]

@@ -1,4 +1,8 @@
-"""``bayesreg report``: every study runs, every check passes, and the page and summary are complete."""
+"""``bayesreg report``: every study runs, every check passes, and the page and summary are complete.
+
+The report renders the session's results of the studies (conftest.py): each study runs once per session. The
+slow tests run the studies again: the whole report in full mode, and each study afresh against its summary.
+"""
 
 import json
 import math
@@ -15,9 +19,12 @@ SELECTION_METHODS = {"evidence", "validation", "cv", "hyperprior"}
 
 
 @pytest.fixture(scope="module")
-def quick_report(tmp_path_factory):
+def quick_report(tmp_path_factory, studies):
+    """``bayesreg report --quick``, the studies' results from the session's cache."""
     out = tmp_path_factory.mktemp("report") / "report"
-    assert main(["report", "--quick", "--out", str(out)]) == 0
+    with pytest.MonkeyPatch.context() as mp:
+        studies.serve(mp)
+        assert main(["report", "--quick", "--out", str(out)]) == 0
     return out
 
 
@@ -60,11 +67,30 @@ def test_existing_results_are_refused_without_force(quick_report, capsys):
     assert (quick_report / "summary.json").read_bytes() == before
 
 
-def test_same_seed_same_summary(tmp_path):
+def test_same_results_same_summary(tmp_path, cached_studies):
+    """summary.json holds no timings: the same results, timed differently, write the same file."""
     args = ["report", "--quick", "--only", "chapter", "choosing_lambda"]
     assert main([*args, "--out", str(tmp_path / "a")]) == 0
     assert main([*args, "--out", str(tmp_path / "b")]) == 0
     assert (tmp_path / "a" / "summary.json").read_bytes() == (tmp_path / "b" / "summary.json").read_bytes()
+
+
+def test_same_seed_same_numbers_fast(studies):
+    """The fast suite keeps one real rerun: the cheapest study (under a second), against its cached run."""
+    cached = studies.get("posterior_vs_point", seed=0, quick=True)
+    again = studies.modules["posterior_vs_point"].run(seed=0, quick=True)
+    assert json.dumps(again.summary) == json.dumps(cached.summary)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", STUDIES)
+def test_a_fresh_run_reproduces_the_summary(name, studies):
+    """Same seed, same numbers: a second run of the study gives the cached run's summary, selection and checks."""
+    cached = studies.get(name, seed=0, quick=True)
+    again = studies.modules[name].run(seed=0, quick=True)
+    assert json.dumps(again.summary) == json.dumps(cached.summary)
+    assert again.selection == cached.selection
+    assert [c.to_dict() for c in again.checks] == [c.to_dict() for c in cached.checks]
 
 
 def test_unknown_study_is_an_argparse_error(tmp_path, capsys):

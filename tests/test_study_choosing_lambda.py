@@ -1,32 +1,44 @@
 """The "choosing λ" study: its checks pass, its selection is complete, its headline numbers hold, and the
-analysis script runs end to end."""
+analysis script runs end to end.
 
+The study runs once per session (``choosing_lambda_result`` in conftest.py); the script renders that result.
+"""
+
+import importlib
 import json
 import math
 
 import pytest
-from scripts import load_script
 
 from bayesreg.studies import StudyResult, choosing_lambda
+from scripts import load_script
 
 METHODS = {"evidence", "validation", "cv", "hyperprior"}
 
 
 @pytest.fixture(scope="module")
-def result():
-    messages = []
-    res = choosing_lambda.run(seed=0, quick=True, progress=messages.append)
-    res.messages = messages
-    return res
+def result(choosing_lambda_result):
+    return choosing_lambda_result
 
 
-def test_every_check_passes(result):
+def test_every_check_passes(result, studies):
     assert isinstance(result, StudyResult) and result.name == "choosing_lambda"
     assert len(result.checks) >= 10
     assert len({c.name for c in result.checks}) == len(result.checks)
     for c in result.checks:
         assert c.passed, (c.name, c.value, c.tolerance)
-    assert result.passed and len(result.messages) >= 4
+    assert result.passed and len(studies.messages["choosing_lambda", 0, True]) >= 4
+
+
+def test_stages_are_separate_and_public():
+    """compute → check → render, each importable from the study (and the names the study had before)."""
+    compute, checks, render = (importlib.import_module(f"bayesreg.studies.choosing_lambda.{stage}")
+                               for stage in ("compute", "checks", "render"))
+    assert choosing_lambda.compute is compute.compute and choosing_lambda.check is checks.check
+    assert choosing_lambda.render is render.render and choosing_lambda.METHODS is render.METHODS
+    assert choosing_lambda.CHAPTER_LAM == 3.0 and set(choosing_lambda.SELECTED) == METHODS
+    for stage in (compute, checks):  # the numbers and the checks: no text, tables or figures
+        assert not {"new_figure", "Section", "Table", "StudyFigure"} & set(vars(stage)), stage.__name__
 
 
 def test_selection_has_every_method_in_canonical_lambda(result):
@@ -120,12 +132,6 @@ def test_headline_numbers(result):
     assert set(d2l["test_loss"]) >= METHODS | {"chapter", "truth"}
 
 
-def test_same_seed_same_summary(result):
-    again = choosing_lambda.run(seed=0, quick=True)
-    assert json.dumps(again.summary) == json.dumps(result.summary)
-    assert again.selection == result.selection
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 11, 13])
 def test_every_check_passes_at_other_seeds(seed):
@@ -138,7 +144,8 @@ def test_every_check_passes_at_other_seeds(seed):
     json.dumps(res.summary, allow_nan=False)
 
 
-def test_analysis_script(tmp_path, capsys):
+def test_analysis_script(tmp_path, capsys, cached_studies):
+    """The script's page, summary and figures, rendered from the session's result."""
     out = tmp_path / "out"
     assert load_script("choosing_lambda").main(["--out", str(out), "--quick"]) == 0
     summary = json.loads((out / "summary.json").read_text())

@@ -1,25 +1,28 @@
-"""The studies "what a point estimate hides" and "the Bayesian lasso on diabetes": checks pass, findings hold."""
+"""The studies "what a point estimate hides" and "the Bayesian lasso on diabetes": checks pass, findings hold.
+
+Each study runs once per session (conftest.py); the analysis scripts render those results.
+"""
 
 import json
 
 import numpy as np
 import pytest
-from scripts import load_script
 
 from bayesreg.data import load_d2l, load_diabetes
 from bayesreg.selection import maximise_evidence
 from bayesreg.studies import StudyResult, bayesian_lasso, posterior_vs_point
 from bayesreg.studies.common import diabetes_sigma
+from scripts import load_script
 
 
 @pytest.fixture(scope="module")
-def point():
-    return posterior_vs_point.run(seed=0, quick=True)
+def point(posterior_vs_point_result):
+    return posterior_vs_point_result
 
 
 @pytest.fixture(scope="module")
-def lasso():
-    return bayesian_lasso.run(seed=0, quick=True)
+def lasso(bayesian_lasso_result):
+    return bayesian_lasso_result
 
 
 @pytest.mark.parametrize("name", ["point", "lasso"])
@@ -131,7 +134,8 @@ def test_lasso_paths_and_lambda_posterior(lasso):
     ("posterior_vs_point", "point", ("ridge_path_bands", "d2l_intervals", "predictive_coverage", "laplace_shrinkage")),
     ("bayesian_lasso", "lasso", ("lasso_vs_posterior", "lasso_shrinkage_paths", "lasso_lambda_posterior")),
 ])
-def test_analysis_script(name, fixture, figures, tmp_path, request):
+def test_analysis_script(name, fixture, figures, tmp_path, request, cached_studies):
+    """The script's page, summary and figures, rendered from the session's result."""
     out = tmp_path / "out"
     assert load_script(name).main(["--out", str(out), "--quick"]) == 0
     summary = json.loads((out / "summary.json").read_text())
@@ -139,7 +143,8 @@ def test_analysis_script(name, fixture, figures, tmp_path, request):
     for figure in figures:
         assert (out / f"{figure}.png").stat().st_size > 10_000, figure
     assert (out / "index.html").stat().st_size > 10_000
-    # same seed, same numbers: the script's run reproduces the fixture's summary exactly
+    # the summary the script wrote is the study's, through JSON unchanged (a fresh run reproducing it is checked by
+    # the slow test_report.py::test_a_fresh_run_reproduces_the_summary)
     result = request.getfixturevalue(fixture)
     assert summary["studies"][name] == json.loads(json.dumps(result.summary))
 

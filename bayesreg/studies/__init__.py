@@ -1,4 +1,5 @@
-"""The studies of the report, one module each: ``run(*, seed, quick, progress) -> StudyResult``.
+"""The studies of the report, one module or package each: ``run(*, seed, quick, progress) -> StudyResult``, which
+chains ``compute`` (numbers), ``check`` (the checks, from those numbers) and ``render`` (text, tables, figures).
 
 They are the application layer: the maths lives in the package, the files are written by
 :mod:`bayesreg.report` and the scripts in ``analyses/``.

@@ -5,6 +5,18 @@ built-in data with the package's own maths and returns a :class:`StudyResult`; i
 report (:mod:`bayesreg.report`) and the scripts in ``analyses/`` turn results into ``index.html``,
 ``summary.json`` and PNG files.
 
+``run`` chains three stages that every study keeps apart, so that each can be called (and tested) alone:
+
+* ``compute(*, seed=0, quick=False, progress=None)``: the numbers, as the study's result dataclass (arrays,
+  fitted objects, dicts of numbers); no text, no figures, no files;
+* ``check(result) -> list[Check]``: the checks the report shows, computed from that result (against oracles
+  such as scikit-learn or quadrature);
+* ``render(result, checks) -> StudyResult``: the intro, the sections' text, tables and matplotlib figures, the
+  JSON summary (``summarise(result)``) and, for the λ-choosing studies, the selection.
+
+The large studies are packages with one module per stage (``compute.py``, ``checks.py``, ``render.py``); their
+``__init__`` re-exports the public names, so ``from bayesreg.studies.choosing_lambda import run`` still works.
+
 A :class:`Check` is one equivalence or calibration check against an oracle: its measured value, the
 tolerance, and whether it passed. Tolerances are written next to the check, with the reason in ``detail``.
 """

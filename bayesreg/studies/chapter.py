@@ -9,6 +9,8 @@ prior makes f = 0 the "simplest" function.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -21,7 +23,8 @@ from ..solvers.closed_form import ridge
 from .base import Check, Section, StudyResult, Table, new_figure, one_blas_thread, quiet
 from .base import Figure as StudyFigure
 
-__all__ = ["run", "CHAPTER_LAM", "poly_features"]
+__all__ = ["run", "CHAPTER_LAM", "poly_features", "compute", "check", "render", "ChapterResult", "summarise",
+           "map_at", "lam_sweep", "sgd_sweep", "prior_predictive"]
 
 CHAPTER_LAM = 3.0
 CONVENTION = "d2l"
@@ -36,10 +39,39 @@ DENSITY_VS_SCIPY = 1e-10     # two evaluations of one closed form
 
 @one_blas_thread
 def run(*, seed: int = 0, quick: bool = False, progress=quiet) -> StudyResult:
-    """The prior λ = 3 implies, the λ sweep of the MAP, and prior draws."""
+    """The prior λ = 3 implies, the λ sweep of the MAP, and prior draws: :func:`compute`, then :func:`check` and
+    :func:`render`."""
+    result = compute(seed=seed, quick=quick, progress=progress)
+    return render(result, check(result))
+
+
+# ------------------------------------------------------------------------------------------ computations
+
+@dataclass
+class ChapterResult:
+    """What :func:`compute` found on the d2l problem drawn with ``seed``."""
+
+    seed: int
+    quick: bool
+    problem: Any                 # load_d2l(seed)
+    implied: dict                # convention -> the prior λ = 3 implies (:func:`_implied`)
+    truth_lam: float             # the d2l-convention λ whose prior sd is the true weight
+    grid: np.ndarray             # λ (d2l convention) of the exact-MAP sweep
+    sweep: dict                  # :func:`lam_sweep` on ``grid``
+    sgd_grid: np.ndarray         # λ of the chapter's SGD loop
+    sgd: dict                    # :func:`sgd_sweep` on ``sgd_grid``
+    xs: np.ndarray               # where the prior's polynomial functions are drawn
+    draws: dict                  # τ -> prior draws of the POLY_DEGREE polynomial weights
+    signal: dict                 # "chapter" / "truth" -> the prior sd τ of the prior predictive
+    predictive: dict             # the same keys -> :func:`prior_predictive` draws of w and y
+
+
+@one_blas_thread
+def compute(*, seed: int = 0, quick: bool = False, progress=quiet) -> ChapterResult:
+    """The prior λ = 3 implies, the λ sweep of the exact MAP and of the chapter's SGD loop, and prior draws."""
     problem = load_d2l(seed=seed)
     sigma = problem.noise_sd
-    train, test = problem.train, problem.test
+    train = problem.train
     progress("the prior λ = 3 implies")
     implied = {conv: _implied(problem, CHAPTER_LAM, conv) for conv in (CONVENTION, "torch_sgd_mse")}
     truth_lam = sigma**2 / (train.n * float(problem.true_w[0]) ** 2)  # the d2l-convention λ whose τ is 0.01
@@ -55,30 +87,31 @@ def run(*, seed: int = 0, quick: bool = False, progress=quiet) -> StudyResult:
     draws = {tau: rng.normal(0.0, tau, size=(PRIOR_DRAWS // (4 if quick else 1), POLY_DEGREE)) for tau in PRIOR_TAUS}
     signal = {"chapter": implied[CONVENTION]["tau"], "truth": float(problem.true_w[0])}
     predictive = {k: prior_predictive(problem, tau, 500 if quick else 2000, seed) for k, tau in signal.items()}
+    return ChapterResult(seed, quick, problem, implied, truth_lam, grid, sweep, sgd_grid, sgd, xs, draws, signal,
+                         predictive)
 
-    checks = _checks(problem, sweep, grid, predictive, signal)
+
+def summarise(result: ChapterResult) -> dict:
+    """The study's JSON-ready numbers (``StudyResult.summary``)."""
+    problem, grid, sweep, sgd = result.problem, result.grid, result.sweep, result.sgd
+    train, test = problem.train, problem.test
+    truth_lam = result.truth_lam
     chapter_at = {k: float(np.interp(math.log(CHAPTER_LAM), np.log(grid), sweep[k]))
                   for k in ("train_loss", "test_loss", "w_norm")}
     best = int(np.argmin(sweep["test_loss"]))
-    summary = {
+    return {
         "problem": {"n_train": train.n, "n_test": test.n, "d": train.d, "true_w": float(problem.true_w[0]),
-                    "true_b": problem.true_b, "noise_sd": sigma, "seed": seed},
+                    "true_b": problem.true_b, "noise_sd": problem.noise_sd, "seed": result.seed},
         "chapter_lam": CHAPTER_LAM,
-        "implied_prior": implied,
+        "implied_prior": result.implied,
         "truth_lam": {"d2l": truth_lam, "canonical": truth_lam * train.n},
         "sweep": {"lam": grid.tolist(), "convention": CONVENTION, **{k: list(map(float, v)) for k, v in sweep.items()}},
         "at_chapter_lam": chapter_at,
         "best_test_lam": float(grid[best]),
-        "sgd_sweep": {"lam": sgd_grid.tolist(), **{k: list(map(float, v)) for k, v in sgd.items()}},
+        "sgd_sweep": {"lam": result.sgd_grid.tolist(), **{k: list(map(float, v)) for k, v in sgd.items()}},
         "baseline_test_loss": float(np.mean(0.5 * (test.y - train.y.mean()) ** 2)),
     }
-    sections = [_prior_section(implied, truth_lam, problem), _sweep_section(grid, sweep, sgd_grid, sgd, summary),
-                _simplest_section(draws, xs, predictive, signal, problem)]
-    return StudyResult("chapter", "The weight-decay chapter, read the Bayesian way", __doc__.split("\n\n")[1],
-                       sections, checks, summary)
 
-
-# ------------------------------------------------------------------------------------------ computations
 
 def _implied(problem, lam: float, convention: str) -> dict:
     sigma, n = problem.noise_sd, problem.train.n
@@ -143,6 +176,13 @@ def poly_features(x, degree: int = POLY_DEGREE) -> np.ndarray:
 
 # ----------------------------------------------------------------------------------------------- checks
 
+@one_blas_thread
+def check(result: ChapterResult) -> list[Check]:
+    """Every check of the study: the sweep and the chapter's objective against SciPy and scikit-learn, the implied
+    prior's density, and the Pyro model's prior predictive."""
+    return _checks(result.problem, result.sweep, result.grid, result.predictive, result.signal)
+
+
 def _checks(problem, sweep, grid, predictive, signal) -> list[Check]:
     from scipy.optimize import minimize
     from sklearn.linear_model import Ridge
@@ -193,6 +233,18 @@ def _checks(problem, sweep, grid, predictive, signal) -> list[Check]:
 
 
 # --------------------------------------------------------------------------------------------- sections
+
+TITLE = "The weight-decay chapter, read the Bayesian way"
+
+
+def render(result: ChapterResult, checks: list[Check]) -> StudyResult:
+    """The study's :class:`StudyResult`: the intro (the module docstring's), sections, ``checks`` and summary."""
+    summary = summarise(result)
+    sections = [_prior_section(result.implied, result.truth_lam, result.problem),
+                _sweep_section(result.grid, result.sweep, result.sgd_grid, result.sgd, summary),
+                _simplest_section(result.draws, result.xs, result.predictive, result.signal, result.problem)]
+    return StudyResult("chapter", TITLE, __doc__.split("\n\n")[1], sections, checks, summary)
+
 
 def _prior_section(implied, truth_lam, problem) -> Section:
     c, k = implied[CONVENTION], implied["torch_sgd_mse"]

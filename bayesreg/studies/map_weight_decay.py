@@ -10,6 +10,9 @@ stops long before its MAP.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
 from ..compare import compare_map
@@ -20,7 +23,8 @@ from ..solvers.closed_form import ridge
 from .base import Check, Section, StudyResult, Table, new_figure, one_blas_thread, quiet
 from .base import Figure as StudyFigure
 
-__all__ = ["run", "DIABETES_SIGMA"]
+__all__ = ["run", "DIABETES_SIGMA", "compute", "check", "render", "MapWeightDecayResult", "summarise",
+           "bias_sweep", "chapter_runs"]
 
 DIABETES_SIGMA = 54.0
 GAUSSIAN_TAU = 20.0
@@ -34,6 +38,30 @@ ITERATIVE_VS_EXACT = 1e-5        # L-BFGS, proximal Newton and SGD stop on gradi
 
 @one_blas_thread
 def run(*, seed: int = 0, quick: bool = False, progress=quiet) -> StudyResult:
+    """Side by side on diabetes, the bias sweep, and the chapter's training run on d2l: :func:`compute`, then
+    :func:`check` and :func:`render`."""
+    result = compute(seed=seed, quick=quick, progress=progress)
+    return render(result, check(result))
+
+
+# ------------------------------------------------------------------------------------------ computations
+
+@dataclass
+class MapWeightDecayResult:
+    """What :func:`compute` found: every optimiser against the exact MAP (Gaussian and Laplace prior, on
+    diabetes), the bias sweep and the chapter's training runs."""
+
+    seed: int
+    quick: bool
+    data: Any              # load_diabetes()
+    gaussian: Any          # compare_map with the Gaussian prior (a MapComparison)
+    laplace: Any           # compare_map with the Laplace prior
+    bias: dict             # :func:`bias_sweep`
+    chapter: dict          # :func:`chapter_runs`
+
+
+@one_blas_thread
+def compute(*, seed: int = 0, quick: bool = False, progress=quiet) -> MapWeightDecayResult:
     """Side by side on diabetes, the bias sweep, and the chapter's training run on d2l."""
     data = load_diabetes()
     progress("Gaussian prior: closed form, Pyro MAP, SGD, Adam, AdamW")
@@ -46,20 +74,19 @@ def run(*, seed: int = 0, quick: bool = False, progress=quiet) -> StudyResult:
     bias = bias_sweep(data, np.logspace(-2, 8, 21 if quick else 41))
     progress("the chapter's training loop, λ = 0 and 3")
     chapter = chapter_runs(seed)
+    return MapWeightDecayResult(seed, quick, data, gaussian, laplace, bias, chapter)
 
-    checks = _side_by_side_checks(data, gaussian, laplace) + _bias_checks(data, bias)
-    summary = {
-        "side_by_side": {"gaussian": _without_timings(gaussian.to_dict()),
-                         "laplace": _without_timings(laplace.to_dict())},
-        "bias": bias,
-        "chapter": chapter,
+
+def summarise(result: MapWeightDecayResult) -> dict:
+    """The study's JSON-ready numbers (``StudyResult.summary``): no wall-clock seconds, so the same seed writes the
+    same summary."""
+    return {
+        "side_by_side": {"gaussian": _without_timings(result.gaussian.to_dict()),
+                         "laplace": _without_timings(result.laplace.to_dict())},
+        "bias": result.bias,
+        "chapter": result.chapter,
     }
-    sections = [_side_by_side_section(gaussian, laplace), _bias_section(bias), _chapter_section(chapter)]
-    return StudyResult("map_weight_decay", "MAP ≡ weight decay, and where practice breaks it", __doc__.split("\n\n")[1],
-                       sections, checks, summary)
 
-
-# ------------------------------------------------------------------------------------------ computations
 
 def bias_sweep(data, lams) -> dict:
     """Ridge MAP over canonical λ with a flat bias, and with b penalised like the weights (λ_b = λ)."""
@@ -109,6 +136,13 @@ def _without_timings(d: dict) -> dict:
 
 # ----------------------------------------------------------------------------------------------- checks
 
+@one_blas_thread
+def check(result: MapWeightDecayResult) -> list[Check]:
+    """Every check of the study: the exact MAPs against scikit-learn, each optimiser against them, the bias."""
+    return (_side_by_side_checks(result.data, result.gaussian, result.laplace)
+            + _bias_checks(result.data, result.bias))
+
+
 def _side_by_side_checks(data, gaussian, laplace) -> list[Check]:
     from sklearn.linear_model import Lasso, Ridge
 
@@ -154,6 +188,16 @@ def _relative(w, ref) -> float:
 
 
 # --------------------------------------------------------------------------------------------- sections
+
+TITLE = "MAP ≡ weight decay, and where practice breaks it"
+
+
+def render(result: MapWeightDecayResult, checks: list[Check]) -> StudyResult:
+    """The study's :class:`StudyResult`: the intro (the module docstring's), sections, ``checks`` and summary."""
+    sections = [_side_by_side_section(result.gaussian, result.laplace), _bias_section(result.bias),
+                _chapter_section(result.chapter)]
+    return StudyResult("map_weight_decay", TITLE, __doc__.split("\n\n")[1], sections, checks, summarise(result))
+
 
 def _comparison_table(comparison) -> Table:
     rows = []
