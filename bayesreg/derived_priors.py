@@ -79,7 +79,7 @@ _finite = finite
 
 
 def _dimension(d, name: str = "d (the number of weights)") -> int:
-    return count(d, name, 1, what="a whole number")
+    return count(d, name, 1, what="a whole number ≥ 1")
 
 
 def _as_array(w) -> np.ndarray:
@@ -164,7 +164,8 @@ class DerivedPrior(Prior):
             raise SpecError(f"the {self.name} prior is defined on R^{self.d}, got {w.size} weights")
         return w
 
-    def sample_vectors(self, rng: np.random.Generator, shape: tuple[int, ...], d: int) -> np.ndarray:
+    def sample_vectors(self, rng: np.random.Generator, shape: tuple[int, ...], d: int, *, sigma=None,
+                       tau=None) -> np.ndarray:
         """Draws of whole weight vectors, shape ``shape + (d,)``."""
         if self.separable:
             return self.sample(rng, tuple(shape) + (d,))

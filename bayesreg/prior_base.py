@@ -7,7 +7,7 @@ A prior on w ∈ ℝᵈ is a density p(w | σ, τ) that may depend on the noise 
   in w, in NumPy (no framework);
 * :meth:`Prior.pyro_dist` ``(d, sigma=None, tau=None)``: the same density as a Pyro distribution with one event
   of size d (one signature for every prior; ``sigma`` and ``tau`` may be batched tensors);
-* :meth:`Prior.sample`: prior draws;
+* :meth:`Prior.sample_vectors` ``(rng, shape, d)``: prior draws of whole weight vectors;
 * :meth:`Prior.reading`: the prior read as a penalty, λ in every convention or the reason no penalty reading
   exists (what ``bayesreg prior`` prints);
 * :meth:`Prior.conditional`: the prior with σ and τ fixed (a prior with no hyper-parameters);
@@ -72,12 +72,13 @@ class Prior:
         _, grad = self._torch_value_and_grad(w, sigma, tau, grad=True)
         return grad
 
-    def sample(self, rng: np.random.Generator, size: int | tuple = (), d: int = 1, *, sigma=None,
-               tau=None) -> np.ndarray:
-        """Draws of w, shape ``size + (d,)``, from the Pyro distribution seeded by ``rng``."""
+    def sample_vectors(self, rng: np.random.Generator, shape: tuple[int, ...], d: int, *, sigma=None,
+                       tau=None) -> np.ndarray:
+        """Draws of whole weight vectors, shape ``shape + (d,)``, from the Pyro distribution seeded by ``rng``
+        (priors with a sampler of their own override this)."""
         import torch
 
-        shape = (size,) if isinstance(size, int) else tuple(size)
+        shape = tuple(shape)
         gen_seed = int(rng.integers(2**62))
         with torch.random.fork_rng():
             torch.manual_seed(gen_seed)

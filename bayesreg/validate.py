@@ -41,10 +41,11 @@ def finite(x, name: str) -> float:
     return value
 
 
-def count(value, name: str, minimum: int = 1, *, what: str = "an integer") -> int:
-    """``value`` as an int ≥ ``minimum`` (``bool`` refused), or a :class:`SpecError` that names it."""
+def count(value, name: str, minimum: int = 1, *, what: str | None = None) -> int:
+    """``value`` as an int ≥ ``minimum`` (``bool`` refused), or a :class:`SpecError` that names it and says
+    what it must be (``what``, default "an integer ≥ minimum")."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise SpecError(f"{name} must be {what} ≥ {minimum}, got {value!r}")
+        raise SpecError(f"{name} must be {what or f'an integer ≥ {minimum}'}, got {value!r}")
     return int(value)
 
 

@@ -203,8 +203,8 @@ BAD_OPTIONS = [
     (GAUSS + ["--chunk-rows", "10"], "--chunk-rows is for", SpecError, None),
     (GAUSS + ["--engine", "chunks", "--chunk-rows", "0"], "--chunk-rows must be", SpecError, None),
     (GAUSS + ["--engine", "chunks", "--method", "svi"], "SVI trains on the rows", SpecError, None),
-    (["--prior", "laplace", "--scale", "1", "--sigma", "1", "--method", "exact"], "--method exact cannot run this model", SpecError,
-     lambda: fit(load_diabetes(), prior_from_options("laplace", sigma=1.0, n=442, scale=1.0), 1.0,
+    (["--prior", "laplace", "--scale", "1", "--sigma", "1", "--method", "exact"], "exact cannot run this model",
+     SpecError, lambda: fit(load_diabetes(), prior_from_options("laplace", sigma=1.0, n=442, scale=1.0), 1.0,
                  method="exact")),
 ]
 

@@ -86,11 +86,14 @@ def test_suffstats_potential_other_priors(prior, sigma):
 
 
 def test_suffstats_potential_any_prior_with_pyro_dist():
-    """A prior bayesreg does not know enters through pyro_dist(d).log_prob (here a Student-t)."""
+    """A prior bayesreg does not know, written against the Prior protocol, enters through pyro_dist(d).log_prob
+    (here a Student-t)."""
     from pyro import distributions as dist
 
-    class StudentT:
-        def pyro_dist(self, d):
+    from bayesreg.prior_base import Prior
+
+    class StudentT(Prior):
+        def pyro_dist(self, d, sigma=None, tau=None):
             return dist.StudentT(3.0, torch.zeros(d, dtype=torch.float64),
                                  torch.full((d,), 0.5, dtype=torch.float64)).to_event(1)
 
