@@ -93,7 +93,7 @@ def fit(data: Dataset | SufficientStats, model: Model | object, sigma=None, bias
             "map_definition": mode.definition, "map_reason": mode.reason, "method_requested": method}
     attrs = {**posterior.attrs, "prior": repr(spec.prior), "sigma": str(spec.likelihood.sigma),
              "bias": str(spec.bias), "seed": seed, "method": posterior.method}
-    return posterior.with_(feature_names=names, info=info, attrs=attrs, mode=mode,
+    return posterior.with_(feature_names=names, info=info, attrs=attrs, mode=mode, likelihood=spec.likelihood,
                            seconds=posterior.seconds or time.perf_counter() - began)
 
 

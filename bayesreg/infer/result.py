@@ -17,7 +17,6 @@ from .idata import import_arviz, package_versions
 
 __all__ = ["Posterior", "RunDiagnostics"]
 
-_HALF_LOG_2PI = 0.5 * np.log(2 * np.pi)
 
 
 @dataclass(frozen=True)
@@ -88,6 +87,10 @@ class Posterior:
         The computed posterior mode (:class:`~bayesreg.mode.PosteriorMode`, with its definition), or None.
     diagnostics
         The back end's :class:`RunDiagnostics`; by default those its ``method`` and ``info`` imply.
+    likelihood
+        The model's :class:`~bayesreg.likelihoods.Likelihood`, whose pointwise log-likelihood and predictive draws
+        :meth:`log_likelihood` and :meth:`predictive_draws` use (default: Gaussian noise, σ from the draws or
+        ``sigma_fixed``).
 
     The result is frozen: :meth:`with_` returns a copy with fields replaced.
     """
@@ -103,6 +106,7 @@ class Posterior:
     dims: dict = field(default_factory=dict)
     mode: object = None
     diagnostics: RunDiagnostics | None = None
+    likelihood: object = None
 
     def __post_init__(self):
         w = np.asarray(self.draws["w"], dtype=np.float64)
@@ -139,24 +143,29 @@ class Posterior:
         value = self.draws[name]
         return value.reshape(-1, *value.shape[2:])
 
-    def _mean_and_sigma(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """x_iᵀw + b per draw, (chain, draw, n), and σ per draw broadcastable to it."""
-        mean = np.einsum("cdk,nk->cdn", self.draws["w"], X)
+    def _eta_and_params(self, X: np.ndarray) -> tuple[np.ndarray, dict]:
+        """The linear predictor x_iᵀw + b per draw, (chain, draw, n), and the likelihood's own parameters per
+        draw (σ), broadcastable to it."""
+        eta = np.einsum("cdk,nk->cdn", self.draws["w"], X)
         if "b" in self.draws:
-            mean += self.draws["b"][..., None]
+            eta += self.draws["b"][..., None]
         sigma = self.draws["sigma"][..., None] if "sigma" in self.draws else np.float64(self.sigma_fixed)
-        return mean, sigma
+        return eta, {"sigma": sigma}
+
+    def _likelihood(self):
+        from ..likelihoods import GaussianLikelihood
+
+        return self.likelihood if self.likelihood is not None else GaussianLikelihood(1.0)
 
     def log_likelihood(self, X, y) -> np.ndarray:
-        """Pointwise log N(y_i | x_iᵀw + b, σ²) per draw: (chain, draw, n)."""
-        mean, sigma = self._mean_and_sigma(np.asarray(X, dtype=np.float64))
-        z = (np.asarray(y, dtype=np.float64) - mean) / sigma
-        return -0.5 * z * z - np.log(sigma) - _HALF_LOG_2PI
+        """Pointwise log p(y_i | x_iᵀw + b, …) per draw: (chain, draw, n)."""
+        eta, params = self._eta_and_params(np.asarray(X, dtype=np.float64))
+        return self._likelihood().log_likelihood(np.asarray(y, dtype=np.float64), eta, **params)
 
     def predictive_draws(self, X, seed: int | None = 0) -> np.ndarray:
         """One y* per posterior draw at each row of X: (chain, draw, n)."""
-        mean, sigma = self._mean_and_sigma(np.asarray(X, dtype=np.float64))
-        return mean + sigma * np.random.default_rng(seed).standard_normal(mean.shape)
+        eta, params = self._eta_and_params(np.asarray(X, dtype=np.float64))
+        return self._likelihood().predictive_draws(np.random.default_rng(seed), eta, **params)
 
     def to_inference_data(self, data: Dataset | None = None, *, seed: int | None = 0,
                           max_pointwise: int = 20_000_000):
