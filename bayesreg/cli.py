@@ -195,6 +195,8 @@ examples:
 methods (the first of each is the exact reference):
   gaussian: closed_form, pyro_map, sgd_weight_decay, adam_l2, adamw
   laplace:  coordinate_descent, pyro_map, prox_sgd, subgradient_sgd
+  others (elastic-net, l2-norm, group-lasso, log, student-t): penalised_minimiser (the prior's own solver:
+            coordinate descent, FISTA or exact 1-D steps), pyro_map
 Each runs to its own convergence criterion. SGD with weight decay, Adam(weight_decay), proximal SGD and
 Pyro MAP reach the MAP; AdamW's decoupled decay and the subgradient of λ‖w‖₁ do not, and the table
 says by how much. With --engine chunks or dask only the sufficient statistics are kept: the reference and Pyro
