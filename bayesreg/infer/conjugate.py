@@ -36,7 +36,7 @@ from scipy import linalg, special, stats
 from ..errors import SpecError
 from ..priors import Bias, ConjugateGaussian, Gaussian, SigmaPrior, parse_bias, parse_sigma_prior, positive
 from ..suffstats import SufficientStats, resolve_data
-from .result import Posterior
+from .result import Posterior, RunDiagnostics
 
 __all__ = ["GaussianPosterior", "NIGPosterior", "gaussian_posterior", "nig_posterior"]
 
@@ -227,6 +227,7 @@ class GaussianPosterior(_MeanOfWeightsAndBias):
         if b is not None:
             out["b"] = b.reshape(chains, draws)
         return Posterior("exact", out, self.feature_names, sigma_fixed=self.sigma,
+                         diagnostics=RunDiagnostics("exact draws"),
                          attrs={"prior": repr(self.prior), "bias": str(self.bias), "sigma": self.sigma,
                                 "seed": -1 if seed is None else seed})
 
@@ -359,7 +360,7 @@ class NIGPosterior(_MeanOfWeightsAndBias):
         out = {"w": w.reshape(chains, draws, -1), "sigma": sigma.reshape(chains, draws)}
         if b is not None:
             out["b"] = b.reshape(chains, draws)
-        return Posterior("exact", out, self.feature_names,
+        return Posterior("exact", out, self.feature_names, diagnostics=RunDiagnostics("exact draws"),
                          attrs={"prior": repr(self.prior), "sigma_prior": str(self.sigma_prior),
                                 "bias": str(self.bias), "seed": -1 if seed is None else seed})
 

@@ -77,7 +77,7 @@ from ..errors import SpecError
 from ..priors import Bias, Laplace, SigmaPrior, parse_bias, parse_sigma_prior
 from ..suffstats import SufficientStats, resolve_data
 from ..validate import count, positive
-from .result import Posterior
+from .result import Posterior, RunDiagnostics
 
 __all__ = ["gibbs_lasso"]
 
@@ -205,7 +205,7 @@ def gibbs_lasso(data, y=None, *, scale: float | Laplace | None = None,
              "bias": str(bias), "seed": -1 if seed is None else int(seed), "chains": chains, "warmup": warmup,
              "thin": thin, "sampler": "gibbs (Bayesian lasso)"}
     return Posterior("gibbs", out, names, sigma_fixed=sigma_fixed, seconds=time.perf_counter() - start,
-                     info=info, attrs=attrs)
+                     info=info, attrs=attrs, diagnostics=RunDiagnostics("markov chain"))
 
 
 # ---------------------------------------------------------------------------------------------- the sweeps

@@ -56,7 +56,7 @@ from ..solvers.closed_form import ridge
 from ..solvers.proximal import coordinate_descent
 from ..suffstats import SufficientStats
 from .potential import Potential
-from .result import Posterior
+from .result import Posterior, RunDiagnostics
 
 __all__ = ["nuts", "RecordingNUTS", "FastNUTS", "map_start", "warm_start", "PATHS"]
 
@@ -566,6 +566,7 @@ def nuts(data: Dataset | SufficientStats, model: LinearRegressionModel, *, chain
               "inverse_mass": "exact posterior covariance" if exact else
               ("Laplace covariance, re-estimated in warm-up" if adapt else "Laplace-approximate covariance")},
         attrs={"model": repr(model), "seed": seed, "dense_mass": int(dense), "warmup": warmup, "path": "suffstats"},
+        diagnostics=RunDiagnostics("markov chain", max_tree_depth=max_tree_depth),
     )
 
 
@@ -661,4 +662,5 @@ def _nuts_model(data, model, *, chains, draws, warmup, seed, dense_mass, target_
               "target_accept": target_accept, "max_tree_depth": max_tree_depth, "acceptance_rate": accept,
               "jit_compile": jit_compile, "start": {k: np.asarray(v).tolist() for k, v in start.items()}},
         attrs={"model": repr(model), "seed": seed, "dense_mass": int(dense_mass), "warmup": warmup, "path": "model"},
+        diagnostics=RunDiagnostics("markov chain", max_tree_depth=max_tree_depth),
     )

@@ -111,7 +111,7 @@ from ..errors import SpecError
 from ..models import LinearRegressionModel, as_tensor
 from ..solvers.objective import ConvergenceWarning, PenalizedLeastSquares
 from ..suffstats import SufficientStats
-from .result import Posterior
+from .result import Posterior, RunDiagnostics
 
 __all__ = ["svi", "GUIDES", "ESTIMATORS"]
 
@@ -250,7 +250,9 @@ def svi(data: Dataset, model: LinearRegressionModel, *, guide: str = "mvn", rank
              "steps": step, "converged": converged, "elbo": final, "lr": lr, "num_particles": num_particles}
     return Posterior("svi", {name: value.reshape(chains, draws, *value.shape[1:]) for name, value in out.items()},
                      data.feature_names, sigma_fixed=model.sigma, seconds=time.perf_counter() - start, info=info,
-                     attrs=attrs)
+                     attrs=attrs, diagnostics=RunDiagnostics(
+                         "variational fit", converged=converged,
+                         note=f"SVI did not converge: the ELBO was still changing at max_steps = {max_steps}"))
 
 
 # ---------------------------------------------------------------------------------------------- options
