@@ -33,10 +33,11 @@ def test_gaussian_methods_reach_the_map(gaussian, diabetes):
     ref = gaussian.results["closed_form"]
     sk = Ridge(alpha=SIGMA**2 / 20.0**2, solver="cholesky").fit(diabetes.X, diabetes.y)
     assert rel_err(ref.w, sk.coef_) < 1e-9
-    for name in ("pyro_map", "sgd_weight_decay", "adam_l2"):
+    # each to what its stopping rule allows (observed: SGD 2e-15, Adam 3e-12, Pyro's L-BFGS 1.1e-7, which stops
+    # on a relative loss change of 1e-13, so w is accurate to about √(1e-13 · cond))
+    for name, tol in (("pyro_map", 1e-6), ("sgd_weight_decay", 1e-10), ("adam_l2", 1e-9)):
         assert gaussian.results[name].converged, name
-        assert gaussian.relative_diff(name) < 1e-3, name
-    assert gaussian.relative_diff("sgd_weight_decay") < 1e-6
+        assert gaussian.relative_diff(name) < tol, name
 
 
 def test_adamw_gap_is_reported_not_hidden(gaussian):
@@ -52,8 +53,9 @@ def test_laplace_methods(laplace, diabetes):
     assert rel_err(ref.w, sk.coef_) < 1e-6
     zeros = ref.w == 0
     assert zeros.any() and (~zeros).any()
-    for name in ("pyro_map", "prox_sgd"):
-        assert laplace.relative_diff(name) < 1e-3 and np.array_equal(laplace.results[name].w == 0, zeros), name
+    # proximal Newton and proximal SGD reach exact zeros and the active set's solution (observed 1e-15, 6e-12)
+    for name, tol in (("pyro_map", 1e-11), ("prox_sgd", 1e-9)):
+        assert laplace.relative_diff(name) < tol and np.array_equal(laplace.results[name].w == 0, zeros), name
     sub = laplace.results["subgradient_sgd"]
     assert not sub.converged and np.all(sub.w[zeros] != 0)  # it hovers around zero, never on it
 

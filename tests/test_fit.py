@@ -210,10 +210,14 @@ def test_estimator(diabetes):
     exact = gaussian_posterior(diabetes, prior=20.0, sigma=54.0)
     pred = exact.predictive(diabetes.X[:5])
     mean, std = est.predict(diabetes.X[:5], return_std=True)
-    # draws: the error of a predictive mean is ≈ sd(x·w + b)/√N; of its sd, a fraction ≈ 1/√(2N) of the spread
-    spread = np.sqrt(pred.var() - 54.0**2)
-    assert np.all(np.abs(mean - pred.mean()) < 4.5 * spread / math.sqrt(16000))
-    assert np.all(np.abs(std - pred.std()) < 0.02 * pred.std())
+    # draws: the error of a predictive mean is ≈ sd(x·w + b)/√N. The sd is √(σ² + Var(x·w + b)) with σ² ≪ the
+    # spread's share hardly visible in it (0.08–0.13 of 54), so check the parameter part itself, std² − σ²: a
+    # sample variance of N = 16,000 draws has relative sd √(2/N) = 1.1%; 5 of those (5.6%) against an effect of
+    # 100% if the parameter uncertainty were dropped (std = σ).
+    n_draws = 16000
+    spread2 = pred.var() - 54.0**2
+    assert np.all(np.abs(mean - pred.mean()) < 4.5 * np.sqrt(spread2) / math.sqrt(n_draws))
+    assert np.all(np.abs((std**2 - 54.0**2) / spread2 - 1.0) < 5 * math.sqrt(2 / n_draws))
     assert est.get_params()["tau"] == 20.0 and clone(est).set_params(tau=5.0).tau == 5.0
     scores = cross_val_score(BayesianLinearRegression(draws=200), diabetes.X, diabetes.y, cv=3)
     assert np.all(scores > 0.3)
@@ -262,16 +266,18 @@ def test_gibbs_and_nuts_agree_on_the_laplace_posterior(diabetes):
     assert health(gibbs).metrics["max_rhat"] < 1.01 and health(hmc).metrics["max_rhat"] < 1.01
 
 
-@pytest.mark.parametrize("method,extra", [
-    ("gibbs", ["--prior", "laplace", "--scale", "13", "--sigma-prior", "invgamma:2,3000"]),
-    ("svi", ["--prior", "gaussian", "--tau", "20", "--sigma", "54"]),
+@pytest.mark.parametrize("method,draws,extra", [
+    ("gibbs", "2000", ["--prior", "laplace", "--scale", "13", "--sigma-prior", "invgamma:2,3000"]),
+    ("svi", "300", ["--prior", "gaussian", "--tau", "20", "--sigma", "54"]),
 ])
-def test_cli_fit_other_methods(tmp_path, capsys, method, extra):
+def test_cli_fit_other_methods(tmp_path, capsys, method, draws, extra):
     out = tmp_path / method
-    code = main(["fit", "--data", "diabetes", "--method", method, "--draws", "300", "--warmup", "200",
+    code = main(["fit", "--data", "diabetes", "--method", method, "--draws", draws, "--warmup", "200",
                  "--no-plots", "--out", str(out)] + extra)
     summary = json.loads((out / "summary.json").read_text())
-    assert code == 0 and summary["method"] == method and summary["health"]["verdict"] in ("ok", "unreliable")
+    # enough draws for R-hat < 1.01 and ESS ≥ 100 per chain (Gibbs with σ random mixes slowly: 300 draws gave
+    # R-hat 1.025, which the verdict rightly calls unreliable); SVI converges
+    assert code == 0 and summary["method"] == method and summary["health"]["verdict"] == "ok", summary["health"]
     assert ("sigma" in summary["parameters"]) == (method == "gibbs")
     assert az.from_netcdf(out / "posterior.nc").posterior.attrs["method"] == method
 

@@ -131,9 +131,12 @@ def test_pyro_map(name, sigma, bias, prior_kind):
         res = pyro_map(X, y, prior, sigma, bias)
     problem = PenalizedLeastSquares.from_prior(prior, sigma, bias)
     ref = ridge(X, y, problem) if prior_kind == "gaussian" else coordinate_descent(X, y, problem)
-    assert rel_err(res.w, ref.w) < 1e-4 and res.converged
+    # proximal Newton (Laplace) solves to round-off (observed ≤ 5e-14); L-BFGS (Gaussian) stops when a round
+    # lowers the loss by < 1e-13 relative, which leaves w accurate to about √(1e-13 · cond) (observed ≤ 5e-8)
+    tol = 1e-11 if prior_kind == "laplace" else 1e-6
+    assert rel_err(res.w, ref.w) < tol and res.converged
     if bias != "none":
-        assert res.b == pytest.approx(ref.b, rel=1e-4)
+        assert res.b == pytest.approx(ref.b, rel=tol)
     if prior_kind == "laplace":
         assert np.array_equal(res.w == 0, ref.w == 0)
 
