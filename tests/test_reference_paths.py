@@ -10,7 +10,6 @@ import math
 
 import arviz as az
 import numpy as np
-import pytest
 from scipy import optimize, stats
 
 import bayesreg as br
