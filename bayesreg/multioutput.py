@@ -96,7 +96,9 @@ def frobenius_prior(lam: float, sigma: float, n: int | None = None,
 
 
 def _tau(prior) -> float:
-    if isinstance(prior, MatrixNormalPrior | Gaussian):
+    if isinstance(prior, MatrixNormalPrior):
+        return prior.tau
+    if getattr(prior, "gaussian_conjugacy", lambda: None)() == "fixed-sigma":  # a Gaussian prior on each entry
         return prior.tau
     return positive(prior, "tau (the prior sd of each entry)")
 

@@ -328,8 +328,16 @@ def test_isinstance_on_prior_classes_stays_inside_the_priors():
             continue
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "isinstance":
-                classes = node.args[1]
-                elts = classes.elts if isinstance(classes, ast.Tuple) else [classes]
+                classes, elts = node.args[1], []
+                stack = [classes]
+                while stack:  # a tuple of classes, or a union written A | B
+                    c = stack.pop()
+                    if isinstance(c, ast.Tuple):
+                        stack.extend(c.elts)
+                    elif isinstance(c, ast.BinOp):
+                        stack.extend([c.left, c.right])
+                    else:
+                        elts.append(c)
                 if any(getattr(e, "id", None) in names for e in elts):
                     offenders.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
     assert offenders == []
