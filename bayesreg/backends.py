@@ -104,7 +104,7 @@ def _run_exact(data, model: Model, o: dict) -> Posterior:
         exact = gaussian_posterior(data, prior=model.weight_prior, sigma=model.sigma, bias=model.bias)
     else:
         exact = nig_posterior(data, prior=model.prior, sigma_prior=model.sigma_prior, bias=model.bias)
-    return exact.draws(o["draws"], o["chains"], o["seed"])
+    return exact.draws(o["draws"], o["chains"], o["seed"]).with_(exact=exact)
 
 
 def _run_gibbs(data, model: Model, o: dict) -> Posterior:

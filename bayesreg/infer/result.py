@@ -91,6 +91,10 @@ class Posterior:
         The model's :class:`~bayesreg.likelihoods.Likelihood`, whose pointwise log-likelihood and predictive draws
         :meth:`log_likelihood` and :meth:`predictive_draws` use (default: Gaussian noise, σ from the draws or
         ``sigma_fixed``).
+    exact
+        The closed-form posterior the draws came from (:class:`~bayesreg.infer.conjugate.GaussianPosterior` or
+        :class:`~bayesreg.infer.conjugate.NIGPosterior`: its ``mean``, ``cov`` and ``predictive``), for the exact
+        method; None otherwise. Means and predictive moments are read from it, not averaged over draws.
 
     The result is frozen: :meth:`with_` returns a copy with fields replaced.
     """
@@ -107,6 +111,7 @@ class Posterior:
     mode: object = None
     diagnostics: RunDiagnostics | None = None
     likelihood: object = None
+    exact: object = None
 
     def __post_init__(self):
         w = np.asarray(self.draws["w"], dtype=np.float64)
