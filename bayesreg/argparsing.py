@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
-__all__ = ["Parser"]
+__all__ = ["Parser", "real", "seed", "MAGNITUDE_RANGE"]
 
 
 class Parser(argparse.ArgumentParser):
@@ -22,3 +23,44 @@ class Parser(argparse.ArgumentParser):
         if message:
             sys.stderr.write(message)
         raise SystemExit(status)
+
+
+#: The range of magnitudes a user-given scale or strength may take. Beyond it, the squares and ratios bayesreg
+#: forms (τ², σ²/λ, 1/(2τ²)) leave float64's range; real data never need it (rescale y or X instead).
+MAGNITUDE_RANGE = (1e-30, 1e30)
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be finite, got {text}")
+    return value
+
+
+def _in_range(value: float, text: str) -> float:
+    low, high = MAGNITUDE_RANGE
+    if value != 0 and not low <= abs(value) <= high:
+        raise argparse.ArgumentTypeError(
+            f"{text} is outside the range bayesreg computes with ({low:g} to {high:g} in magnitude); rescale the "
+            "data (e.g. y in other units) so that it falls inside")
+    return value
+
+
+def real(text: str) -> float:
+    """argparse type: a finite number, 0 or within :data:`MAGNITUDE_RANGE` in magnitude. Signs are left to the
+    API's own checks (σ > 0, τ > 0...), so the command line and Python say the same thing."""
+    return _in_range(_number(text), text)
+
+
+def seed(text: str) -> int:
+    """argparse type: a random seed, an integer in [0, 2³² − 1] (NumPy's and torch's range)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be between 0 and {2**32 - 1}, got {text}")
+    return value

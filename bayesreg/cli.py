@@ -8,7 +8,7 @@ import os
 import sys
 
 from . import __version__
-from .argparsing import Parser
+from .argparsing import Parser, real, seed
 from .conventions import (
     CONVENTIONS,
     get_convention,
@@ -81,17 +81,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("penalty", choices=PRIOR_PENALTIES,
                    help="l2: (λ/2)‖w‖² weight decay; l1: λ‖w‖₁ (lasso); elastic-net; l2-norm: λ‖w‖; group-lasso; "
                         "log: λΣlog(1 + w²/c²); student-t (see below)")
-    p.add_argument("--lam", type=float, metavar="L",
+    p.add_argument("--lam", type=real, metavar="L",
                    help="penalty strength as the convention writes it (alpha, weight_decay, lambd, ...); "
                         "every penalty but student-t needs it")
-    p.add_argument("--l1-ratio", type=float, metavar="R",
+    p.add_argument("--l1-ratio", type=real, metavar="R",
                    help="elastic-net: scikit-learn's l1_ratio ρ, 0 < ρ < 1 (L1 strength λρ, L2 strength λ(1−ρ))")
     p.add_argument("--d", type=int, metavar="D", help="l2-norm: the number of weights (the prior depends on it)")
     p.add_argument("--groups", metavar="P,P,...", help="group-lasso: group sizes of consecutive columns, e.g. 3,3,4")
-    p.add_argument("--width", type=float, metavar="C", help="log: the width c in log(1 + w²/c²)")
-    p.add_argument("--df", type=float, metavar="NU", help="student-t: degrees of freedom ν")
-    p.add_argument("--scale", type=float, metavar="S", help="student-t: the scale s")
-    p.add_argument("--sigma", type=float, required=True, metavar="S", help="noise standard deviation σ")
+    p.add_argument("--width", type=real, metavar="C", help="log: the width c in log(1 + w²/c²)")
+    p.add_argument("--df", type=real, metavar="NU", help="student-t: degrees of freedom ν")
+    p.add_argument("--scale", type=real, metavar="S", help="student-t: the scale s")
+    p.add_argument("--sigma", type=real, required=True, metavar="S", help="noise standard deviation σ")
     p.add_argument("--n", type=int, default=None, metavar="N",
                    help="number of training rows (needed by mean-loss conventions)")
     p.add_argument("--convention", default="canonical", metavar="C",
@@ -160,7 +160,7 @@ def _add_fit(sub) -> None:
                    help="a prior on the weights' scale instead of fixing it (halfnormal:S, halfcauchy:S, "
                         "invgamma:A,B on τ²): λ is inferred")
     noise = p.add_mutually_exclusive_group(required=True)
-    noise.add_argument("--sigma", type=float, metavar="S", help="noise standard deviation σ, fixed")
+    noise.add_argument("--sigma", type=real, metavar="S", help="noise standard deviation σ, fixed")
     noise.add_argument("--sigma-prior", metavar="SPEC",
                        help="a prior on σ: halfnormal:S, halfcauchy:S, or invgamma:A,B on σ²")
     from .fitting import METHODS
@@ -170,7 +170,7 @@ def _add_fit(sub) -> None:
     p.add_argument("--draws", type=int, default=1000, help="draws kept per chain (default: 1000)")
     p.add_argument("--warmup", type=int, default=None, help="warm-up iterations per chain (default: 300 NUTS steps, "
                    "as NUTS starts at the MAP with its mass matrix set; 500 Gibbs sweeps)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--seed", type=seed, default=0, help="random seed, 0 to 2³²−1 (default: 0)")
     p.add_argument("--mass", choices=["dense", "diagonal"], default=None,
                    help="NUTS's mass matrix: dense (default: the posterior covariance, correlations included) or "
                         "diagonal (its variances only)")
@@ -205,28 +205,31 @@ MAP (flat bias) run, and the PyTorch optimisers, which train on the rows, are sk
 
 
 def _add_data_and_prior_options(p) -> None:
-    p.add_argument("--data", required=True, metavar="D",
-                   help="a built-in data set (d2l: its 20 training rows; diabetes) or a CSV/Parquet file")
-    p.add_argument("--target", metavar="Y", help="the target column of a file")
+    from .data_options import add_data_options
+
+    add_data_options(p)
     p.add_argument("--prior", required=True, choices=CLI_PRIORS, metavar="PRIOR",
                    help="gaussian (= l2, weight decay), laplace (= l1), or a penalty's prior as `bayesreg prior` "
                         "reads it: elastic-net, l2-norm, group-lasso, log, student-t")
-    p.add_argument("--tau", type=float, metavar="T", help="gaussian prior standard deviation τ")
-    p.add_argument("--scale", type=float, metavar="S", help="laplace prior scale s (variance 2s²); student-t scale")
-    p.add_argument("--l1-ratio", type=float, metavar="R", help="elastic-net: scikit-learn's l1_ratio ρ (with --lam α)")
+    p.add_argument("--tau", type=real, metavar="T", help="gaussian prior standard deviation τ")
+    p.add_argument("--scale", type=real, metavar="S",
+                   help="laplace prior scale s (variance 2s²); student-t scale")
+    p.add_argument("--l1-ratio", type=real, metavar="R", help="elastic-net: scikit-learn's l1_ratio ρ (with --lam α)")
     p.add_argument("--d", type=int, metavar="D", help="l2-norm: the number of weights (default: the data's)")
     p.add_argument("--groups", metavar="P,P,...", help="group-lasso: sizes of consecutive column groups, e.g. 3,3,4")
-    p.add_argument("--width", type=float, metavar="C", help="log: the width c in log(1 + w²/c²)")
-    p.add_argument("--df", type=float, metavar="NU", help="student-t: degrees of freedom ν")
-    p.add_argument("--lam", type=float, metavar="L", help="penalty strength instead of τ or s (see --convention)")
+    p.add_argument("--width", type=real, metavar="C", help="log: the width c in log(1 + w²/c²)")
+    p.add_argument("--df", type=real, metavar="NU", help="student-t: degrees of freedom ν")
+    p.add_argument("--lam", type=real, metavar="L", help="penalty strength instead of τ or s (see --convention)")
     p.add_argument("--convention", metavar="C", help="convention of --lam (default canonical): "
                    + ", ".join(CONVENTIONS))
     p.add_argument("--bias", default="flat", metavar="B",
                    help="prior on the intercept: flat (unpenalised, default), none (b = 0) or normal:S (penalised)")
-    p.add_argument("--engine", default="memory", choices=["memory", "chunks", "dask"],
-                   help="how a file is read: memory (default; every output), chunks (streamed in --chunk-rows "
-                        "rows, O(d²) memory: only the sufficient statistics are kept), dask (the statistics formed "
-                        "per partition by dask.dataframe, locally or on --scheduler)")
+    p.add_argument("--engine", default="auto", choices=["auto", "memory", "chunks", "dask"],
+                   help="how a file is read: auto (default: memory, or chunks for a file too large for memory when "
+                        "the method needs only the sufficient statistics; a note says so), memory (every output), "
+                        "chunks (streamed in --chunk-rows rows, O(d²) memory: only the sufficient statistics are "
+                        "kept), dask (the statistics formed per partition by dask.dataframe, locally or on "
+                        "--scheduler)")
     p.add_argument("--chunk-rows", type=int, default=None, metavar="N",
                    help="rows per chunk for --engine chunks (default 65536)")
     p.add_argument("--scheduler", metavar="ADDRESS",
@@ -243,21 +246,35 @@ def _add_compare(sub) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_data_and_prior_options(p)
-    p.add_argument("--sigma", type=float, required=True, metavar="S", help="noise standard deviation σ (fixed)")
+    p.add_argument("--sigma", type=real, required=True, metavar="S",
+                   help="noise standard deviation σ (fixed)")
     p.add_argument("--methods", metavar="M,M", help="comma-separated subset of the methods (default: all)")
     p.add_argument("--json", metavar="FILE", help="write the comparison as JSON to FILE")
     p.add_argument("--plot", metavar="FILE", help="write the convergence plot (PNG) to FILE")
+    p.add_argument("--force", action="store_true", help="replace --json/--plot files that already exist")
     p.set_defaults(run=_run_compare)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``bayesreg`` console script; returns the exit status."""
+    import warnings
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    shown = warnings.showwarning
+    warnings.showwarning = _one_line_warning(args.command)
     try:
         return args.run(args)
     except BayesregError as exc:
         print(f"bayesreg {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except (OverflowError, ZeroDivisionError, FloatingPointError) as exc:  # numbers beyond float64, not a bug
+        print(f"bayesreg {args.command}: error: the numbers given leave the floating-point range ({exc}); use "
+              "values of moderate size (rescale y or the features)", file=sys.stderr)
+        return 2
+    except MemoryError as exc:
+        print(f"bayesreg {args.command}: error: out of memory ({exc}); use fewer draws, --engine chunks for a "
+              "large file, or a machine with more memory", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"bayesreg {args.command}: interrupted (Ctrl-C): {_interrupted_state(args)}", file=sys.stderr)
@@ -265,6 +282,24 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `bayesreg prior ... | head`: the reader left; say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    finally:
+        warnings.showwarning = shown
+
+
+def _one_line_warning(command: str):
+    """``warnings.showwarning`` for the terminal: ``bayesreg CMD: warning: <first line>``, once per message,
+    without the source line Python prints by default (a user needs the message, not our code)."""
+    seen: set[str] = set()
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = " ".join(str(message).split())
+        if text in seen:
+            return
+        seen.add(text)
+        kind = "" if issubclass(category, UserWarning) else f" ({category.__name__})"
+        print(f"bayesreg {command}: warning{kind}: {text}", file=file or sys.stderr)
+
+    return show
 
 
 def _interrupted_state(args) -> str:
@@ -391,12 +426,6 @@ def _format_derived(r: dict) -> str:
 
 # ---------------------------------------------------------------------------------------------- compare
 
-def _load(args):
-    from .data import load_dataset
-
-    return load_dataset(args.data, args.target)
-
-
 def _check_engine(args) -> None:
     """The engine options fit together (before anything is read or written)."""
     if args.scheduler is not None and args.engine != "dask":
@@ -409,18 +438,35 @@ def _check_engine(args) -> None:
                         "65536")
 
 
+def _resolve_engine(args, *, rows_needed: bool) -> list[str]:
+    """Settle ``--engine auto`` (``args.engine`` becomes memory, chunks or dask); returns notes for the user."""
+    from .streaming import choose_engine
+
+    args.engine, note = choose_engine(args.data, args.engine, rows_needed=rows_needed)
+    if args.engine != "memory" and (args.drop or args.standardize):
+        raise SpecError(f"--engine {args.engine} reads the columns as they are: --drop and --standardize need "
+                        "--engine memory (or list the columns with --features)")
+    return [note] if note else []
+
+
 def _load_source(args):
     """``(Dataset or NamedStats, seconds)``: the rows (engine memory) or only their sufficient statistics."""
     import time
 
+    from .data_options import load_from_args
+
     began = time.perf_counter()
     if args.engine == "memory":
-        data = _load(args)
+        data = load_from_args(args)
     else:
         from .streaming import DEFAULT_CHUNK_ROWS, stats_from_source
 
-        data = stats_from_source(args.data, args.target, args.engine,
+        features = [c.strip() for c in args.features.split(",")] if args.features else None
+        data = stats_from_source(args.data, args.target, args.engine, features=features,
                                  chunk_rows=args.chunk_rows or DEFAULT_CHUNK_ROWS, scheduler=args.scheduler)
+    from .resources import configure_threads
+
+    configure_threads(data.n, data.d)
     return data, time.perf_counter() - began
 
 
@@ -449,10 +495,15 @@ def _prior_of(args, data, *, sigma_random: bool = False, tau_prior=None):
 
 def _run_compare(args) -> int:
     from .compare import compare_map, methods_for
-    from .outputs import save_figure, write_json
+    from .outputs import check_output_file, save_figure, write_json
 
     _check_engine(args)
+    for option, path in (("--json", args.json), ("--plot", args.plot)):
+        if path:
+            check_output_file(path, force=args.force, option=option)
     args._written = []
+    for note in _resolve_engine(args, rows_needed=False):
+        print(f"note: {note}", file=sys.stderr)
     data, _ = _load_source(args)
     prior = _prior_of(args, data)
     available = methods_for(prior)
@@ -500,7 +551,8 @@ def _run_fit(args) -> int:
 
     from .diagnostics import check_draws, health, point_table, summary_table
     from .fitting import fit
-    from .outputs import output_directory, save_figure, write_json
+    from .outputs import check_output_directory, output_directory, save_figure, write_json
+    from .resources import check_draws_memory
 
     # everything that can be checked without the data is checked before anything is read or written
     check_draws(args.chains, args.draws, 0 if args.warmup is None else args.warmup, args.method)
@@ -509,9 +561,12 @@ def _run_fit(args) -> int:
         raise SpecError(f"SVI trains on the rows, which --engine {args.engine} does not keep; use --method "
                         "auto/exact/gibbs/nuts/map with it, or --engine memory for SVI")
     out = Path(args.out)
+    check_output_directory(out, force=args.force)
     args._existed = out.exists()
+    engine_notes = _resolve_engine(args, rows_needed=args.method == "svi")
     with output_directory(out, force=args.force) as tmp:
         data, load_seconds = _load_source(args)
+        check_draws_memory(args.chains, args.draws, data.d)
         streamed = args.engine != "memory"
         sigma = args.sigma if args.sigma is not None else args.sigma_prior
         prior = _prior_of(args, data, sigma_random=args.sigma is None, tau_prior=args.tau_prior)
@@ -530,7 +585,7 @@ def _run_fit(args) -> int:
         else:
             table = summary_table(idata, map_point=posterior.info.get("map"))
         idata.to_netcdf(str(tmp / "posterior.nc"))
-        notes = []
+        notes = list(engine_notes)
         if streamed:
             notes.append(f"--engine {args.engine} keeps only the sufficient statistics: skipped {_ROW_OUTPUTS}")
         elif "posterior_predictive" not in idata.groups():

@@ -49,6 +49,8 @@ __all__ = [
     "merge_all",
     "StatsAccumulator",
     "iter_chunks",
+    "choose_engine",
+    "estimated_table_bytes",
     "chunked_stats",
     "dask_stats",
     "stats_from_source",
@@ -56,7 +58,12 @@ __all__ = [
 
 #: ``--engine``: ``memory`` loads the whole table (every output), ``chunks`` streams it through pandas/pyarrow,
 #: ``dask`` forms the statistics on a Dask cluster.
-ENGINES = ("memory", "chunks", "dask")
+ENGINES = ("auto", "memory", "chunks", "dask")
+#: ``--engine auto`` streams a file whose table would take more than this share of the available memory.
+AUTO_MEMORY_SHARE = 0.25
+#: Bytes a loaded table takes per value at its peak: the float64 DataFrame, the validated float64 copy, the
+#: frozen Dataset copy, and pandas' parsing buffers.
+_BYTES_PER_VALUE_LOADED = 32
 #: Rows per chunk: 65,536 rows of 50 float64 columns are 26 MB.
 DEFAULT_CHUNK_ROWS = 65_536
 #: The common shift of every chunk is the mean of at most this many rows at the start of the file.
@@ -424,9 +431,10 @@ def dask_stats(path: str | os.PathLike, target: str, *, features: Sequence[str] 
 # ---------------------------------------------------------------------------------------------------- dispatch
 
 def stats_from_source(source: str, target: str | None, engine: str, *, chunk_rows: int = DEFAULT_CHUNK_ROWS,
-                      scheduler: str | None = None) -> NamedStats:
+                      scheduler: str | None = None, features: Sequence[str] | None = None) -> NamedStats:
     """The statistics of a built-in data set (``d2l``, ``diabetes``: loaded, they are small) or of a file, by
-    ``engine`` ``"chunks"`` or ``"dask"``."""
+    ``engine`` ``"chunks"`` or ``"dask"`` (``features``: these columns, in this order; default all but the
+    target)."""
     from .data import BUILTIN_DATASETS, load_dataset
 
     if engine not in ("chunks", "dask"):
@@ -435,8 +443,59 @@ def stats_from_source(source: str, target: str | None, engine: str, *, chunk_row
         data = load_dataset(source, target)  # raises the usual errors (no --target, --target for a built-in)
         return NamedStats.named(SufficientStats.of(data), data.feature_names, data.target_name, data.name)
     if engine == "dask":
-        return dask_stats(source, target, scheduler=scheduler, chunk_rows=chunk_rows)
-    return chunked_stats(source, target, chunk_rows=chunk_rows)
+        return dask_stats(source, target, features=features, scheduler=scheduler, chunk_rows=chunk_rows)
+    return chunked_stats(source, target, features=features, chunk_rows=chunk_rows)
+
+
+def estimated_table_bytes(source: str) -> int | None:
+    """Bytes the whole table of file ``source`` would take in memory at the peak of loading it (rows × columns ×
+    :data:`_BYTES_PER_VALUE_LOADED`), from the Parquet metadata or, for CSV, from the file size and the first
+    rows' length; None for a built-in data set or a file that cannot be inspected (its loader says why)."""
+    from .data import BUILTIN_DATASETS
+
+    if source in BUILTIN_DATASETS:
+        return None
+    try:
+        p, kind = _check_file(source)
+        if kind == "Parquet":
+            import pyarrow.parquet as pq
+
+            meta = pq.ParquetFile(p).metadata
+            return int(meta.num_rows) * int(meta.num_columns) * _BYTES_PER_VALUE_LOADED
+        if p.name.lower().endswith(".gz"):
+            return None  # compressed: its size says little; loaded in memory unless --engine chunks
+        with open(p, "rb") as f:
+            head = f.read(1 << 20)
+        lines = head.count(b"\n")
+        if lines < 2:
+            return None
+        columns = head.split(b"\n", 1)[0].count(b",") + 1
+        rows = p.stat().st_size * (lines - 1) / len(head)
+        return int(rows * columns * _BYTES_PER_VALUE_LOADED)
+    except Exception:  # noqa: BLE001 - unreadable or not what it says: the loader gives the one-line reason
+        return None
+
+
+def choose_engine(source: str, engine: str, *, rows_needed: bool, available: int | None = None) -> tuple[str, str]:
+    """``(engine, note)``: ``auto`` becomes ``memory``, or ``chunks`` for a file whose table would take more
+    than :data:`AUTO_MEMORY_SHARE` of the available memory when the work needs only the sufficient statistics
+    (``rows_needed`` False). The note says what was chosen and why ("" when nothing needs saying)."""
+    if engine != "auto":
+        return engine, ""
+    size = estimated_table_bytes(source)
+    if size is None:
+        return "memory", ""
+    from .resources import _size, available_memory
+
+    have = available_memory() if available is None else available
+    if size <= AUTO_MEMORY_SHARE * have:
+        return "memory", ""
+    if rows_needed:
+        return "memory", (f"{source} would take about {_size(size)} in memory ({_size(have)} available) but this "
+                          "method trains on the rows, so it is loaded whole; a method that needs only the "
+                          "sufficient statistics (exact, gibbs, nuts, map) would stream it")
+    return "chunks", (f"{source} would take about {_size(size)} in memory ({_size(have)} available): streamed in "
+                      "chunks (--engine chunks), keeping only the sufficient statistics")
 
 
 # ------------------------------------------------------------------------------------------- MAP from statistics

@@ -11,7 +11,10 @@ from bayesreg.cli import main
 
 
 def run(capsys, *argv):
-    code = main(list(argv))
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:  # a usage error (bad value for an option's type) exits from argparse, status 2
+        code = exc.code
     out, err = capsys.readouterr()
     return code, out, err
 

@@ -25,7 +25,7 @@ from bayesreg.errors import (
 )
 from bayesreg.fitting import fit
 from bayesreg.infer.result import Posterior
-from bayesreg.outputs import output_directory
+from bayesreg.outputs import RESULTS_MARKER, output_directory
 from bayesreg.priors import parse_sigma_prior, prior_from_options
 
 GAUSS = ["--prior", "gaussian", "--tau", "20", "--sigma", "54"]
@@ -200,7 +200,7 @@ BAD_OPTIONS = [
     (GAUSS + ["--chains", "0"], "--chains must be", SpecError, lambda: check_draws(0, 1000, 1000, "auto")),
     (GAUSS + ["--warmup", "-1"], "--warmup must be", SpecError, lambda: check_draws(4, 1000, -1, "auto")),
     (GAUSS + ["--scheduler", "tcp://127.0.0.1:1"], "--scheduler is for --engine dask", SpecError, None),
-    (GAUSS + ["--chunk-rows", "10"], "--chunk-rows is for", SpecError, None),
+    (GAUSS + ["--engine", "memory", "--chunk-rows", "10"], "--chunk-rows is for", SpecError, None),
     (GAUSS + ["--engine", "chunks", "--chunk-rows", "0"], "--chunk-rows must be", SpecError, None),
     (GAUSS + ["--engine", "chunks", "--method", "svi"], "SVI trains on the rows", SpecError, None),
     (["--prior", "laplace", "--scale", "1", "--sigma", "1", "--method", "exact"], "exact cannot run this model",
@@ -278,6 +278,7 @@ def test_existing_results_are_refused_unless_force(tmp_path, capsys):
     out = tmp_path / "out"
     out.mkdir()
     (out / "summary.json").write_text("{}")
+    (out / RESULTS_MARKER).write_text("")  # an earlier results directory of ours
     code = main(["fit", "--data", "diabetes", *GAUSS, "--out", str(out), "--no-plots"])
     message = _one_error_line(code, *capsys.readouterr())
     assert "already holds results" in message and "--force" in message
@@ -344,6 +345,7 @@ def test_ctrl_c_during_the_final_rename_restores_the_previous_results(tmp_path, 
     out = tmp_path / "out"
     out.mkdir()
     (out / "summary.json").write_text("old")
+    (out / RESULTS_MARKER).write_text("")
     real_rename = Path.rename
 
     def rename(self, target):
