@@ -526,6 +526,9 @@ def _run_compare(args) -> int:
                       f"{', '.join(skipped)}, which need the rows (use --engine memory to run them)", file=sys.stderr)
         comparison = compare_stats(data, prior, args.sigma, args.bias, methods=methods, name=data.name)
     print(comparison.format())
+    hint = _scale_hint(comparison, data)
+    if hint:
+        print(f"note: {hint}", file=sys.stderr)
     if args.json:
         args._written.append(write_json(args.json, comparison.to_dict()))
         print(f"wrote {args._written[-1]}")
@@ -538,6 +541,29 @@ def _run_compare(args) -> int:
         args._written.append(save_figure(map_convergence(comparison).figure, args.plot))
         print(f"wrote {args._written[-1]}")
     return 0
+
+
+def _feature_sds(data):
+    """Each feature's sd, from the rows or from the sufficient statistics."""
+    import numpy as np
+
+    if hasattr(data, "X"):
+        return np.std(data.X, axis=0)
+    return np.sqrt(np.clip(np.diag(data.sxx), 0.0, None) / max(data.n, 1))
+
+
+def _scale_hint(comparison, data) -> str:
+    """Why a gradient method stopped short, when the features' scales are the likely cause (else "")."""
+    import numpy as np
+
+    stalled = [name for name, r in comparison.results.items() if not r.converged]
+    sds = _feature_sds(data)
+    sds = sds[sds > 0]
+    if not stalled or sds.size < 2 or sds.max() / sds.min() <= 100:
+        return ""
+    return (f"{', '.join(stalled)} did not converge, and the features' sds differ by {sds.max() / sds.min():.3g}×: "
+            "one learning rate cannot suit every weight (the problem is ill-conditioned); --standardize puts every "
+            "feature on sd 1 (λ then means the same for each)")
 
 
 # -------------------------------------------------------------------------------------------------- fit
