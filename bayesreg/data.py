@@ -71,6 +71,9 @@ class Dataset:
         Name of the target.
     name : str
         Name of the data set, e.g. ``"d2l-train"``, ``"diabetes"`` or a file's name.
+    columns : bayesreg.columns.Columns, optional
+        How a file's table became ``X`` (columns used, one-hot levels, standardisation), for files; None
+        otherwise.
 
     Raises
     ------
@@ -87,6 +90,7 @@ class Dataset:
     feature_names: tuple[str, ...]
     target_name: str
     name: str
+    columns: Any = None
 
     def __post_init__(self) -> None:
         X = _frozen_copy(self.X)
@@ -249,12 +253,14 @@ def load_diabetes() -> Dataset:
 # --------------------------------------------------------------------------------------------------------------
 
 
-def load_file(path: str | os.PathLike[str], target: str, *, features: Sequence[str] | None = None) -> Dataset:
+def load_file(path: str | os.PathLike[str], target: str, *, features: Sequence[str] | None = None,
+              drop: Sequence[str] | None = None, standardize: bool = False) -> Dataset:
     """Load a regression data set from a CSV or Parquet file.
 
     CSV (``.csv``, ``.csv.gz``, ``.txt``; comma-separated with a header row) is read with
     :func:`pandas.read_csv` (exact float round-trip), Parquet (``.parquet``, ``.pq``) with
-    :func:`pandas.read_parquet` (pyarrow). Boolean columns become 0/1.
+    :func:`pandas.read_parquet` (pyarrow). Boolean columns become 0/1; text columns are one-hot encoded against
+    their first level (see :mod:`bayesreg.columns`).
 
     Parameters
     ----------
@@ -263,31 +269,52 @@ def load_file(path: str | os.PathLike[str], target: str, *, features: Sequence[s
     target : str
         Name of the target column.
     features : sequence of str, optional
-        Feature columns, in this order. By default every column except the target, in file order.
+        Feature columns, in this order. By default every column except the target and ``drop``, in file order.
+    drop : sequence of str, optional
+        Columns to leave out.
+    standardize : bool, default False
+        Centre and scale each encoded feature to sd 1 (the recipe is in ``Dataset.columns``).
 
     Returns
     -------
     Dataset
-        Named after the file (its base name).
+        Named after the file (its base name), with ``columns`` the recipe.
 
     Raises
     ------
     DataError
-        If the file is missing, a directory, unreadable, empty, of an unsupported type or unparsable; if a
-        named column is missing or the target is among the features; if a used column is non-numeric or holds
-        NaN/inf; if there are fewer than 2 rows or no feature columns.
+        If the file is missing, a directory, unreadable, empty, of an unsupported type or unparsable; if the
+        header repeats a name; if a named column is missing or the target is among the features; if a used
+        column is neither numeric nor categorical or holds NaN/inf; if there are fewer than 2 rows or no
+        feature columns.
 
     Warns
     -----
     UserWarning
-        If a feature column is constant.
+        If a feature column is constant, or (without ``standardize``) the features' sds differ by more than
+        100×.
     """
+    from .columns import SCALE_RATIO_WARNING, Columns
+
     frame = _read_table(path)
     label = str(path)
     if len(frame) == 0:
         raise _error(f"{label} has no rows (only a header); add data rows to the file")
-    X_frame, y_series = _select_columns(frame, target, features, label)
-    return _validate(X_frame, y_series, name=Path(path).name, source=label)
+    columns = Columns.learn(frame, target, features=features, drop=drop, label=label)
+    frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
+    X_frame = pd.DataFrame(columns.encode(frame, label=label), columns=list(columns.feature_names))
+    data = _validate(X_frame, frame[target], name=Path(path).name, source=label)
+    if standardize:
+        columns = Columns.learn(frame, target, features=features, drop=drop, standardize=True, label=label)
+    else:
+        ratio = columns.scale_ratio(data.X)
+        if ratio > SCALE_RATIO_WARNING:
+            warnings.warn(f"the features' standard deviations in {label} differ by {ratio:.3g}×: one shared λ "
+                          "shrinks the small-scale features' weights far more than the large-scale ones (and "
+                          "gradient training struggles); --standardize (standardize=True) puts every feature on "
+                          "sd 1", UserWarning, stacklevel=_caller_stacklevel())
+    return Dataset(X=columns.standardize(data.X), y=data.y, feature_names=data.feature_names,
+                   target_name=data.target_name, name=data.name, columns=columns)
 
 
 def check_file(path: str | os.PathLike[str]) -> tuple[Path, Any, str]:
@@ -344,9 +371,29 @@ def _reader_for(p: Path) -> tuple[Any, str]:
 
 
 def _read_csv(p: Path) -> pd.DataFrame:
-    """Read a comma-separated file with a header row, parsing floats exactly."""
+    """Read a comma-separated file with a header row, parsing floats exactly; a header that repeats a name is
+    refused (pandas would silently rename the second ``a`` to ``a.1``)."""
+    _check_header(p)
     # pandas 3 parses floats exactly by default and deprecates the option; pandas 2 needs it.
     return pd.read_csv(p, **_CSV_OPTIONS)
+
+
+def _check_header(p: Path) -> None:
+    """Refuse a CSV header that names a column twice."""
+    import csv
+    import gzip
+
+    opener = gzip.open if p.name.lower().endswith(".gz") else open
+    try:
+        with opener(p, "rt", encoding="utf-8", errors="replace", newline="") as f:
+            header = next(csv.reader(f), [])
+    except (OSError, csv.Error):
+        return  # unreadable: pandas says why
+    names = [h.strip() for h in header]
+    repeated = sorted({h for h in names if h and names.count(h) > 1})
+    if repeated:
+        raise _error(f"the header of {p} names column(s) {_quote(repeated)} more than once; give every column a "
+                     "distinct name in the file's first row")
 
 
 def _read_parquet(p: Path) -> pd.DataFrame:
@@ -404,7 +451,8 @@ def _check_features(features: Sequence[str], target: str, columns: list[str], la
 # --------------------------------------------------------------------------------------------------------------
 
 
-def load_dataset(source: str, target: str | None = None, *, seed: int = 0) -> Dataset:
+def load_dataset(source: str, target: str | None = None, *, seed: int = 0, features: Sequence[str] | None = None,
+                 drop: Sequence[str] | None = None, standardize: bool = False) -> Dataset:
     """Load a built-in data set by name, or a file by path.
 
     Parameters
@@ -416,6 +464,8 @@ def load_dataset(source: str, target: str | None = None, *, seed: int = 0) -> Da
         Target column; required for a file, refused for a built-in (built-ins have their own target).
     seed : int, default 0
         Seed of the D2L problem; ignored otherwise.
+    features, drop, standardize
+        Column choices for a file (:func:`load_file`); ``standardize`` also applies to a built-in.
 
     Returns
     -------
@@ -424,7 +474,8 @@ def load_dataset(source: str, target: str | None = None, *, seed: int = 0) -> Da
     Raises
     ------
     DataError
-        If ``target`` is missing for a file or given for a built-in, or the file cannot be used.
+        If ``target`` is missing for a file or given for a built-in, column choices are given for a built-in,
+        or the file cannot be used.
     """
     source = os.fspath(source)
     if source in BUILTIN_DATASETS:
@@ -434,7 +485,11 @@ def load_dataset(source: str, target: str | None = None, *, seed: int = 0) -> Da
                 f"{source!r} is a built-in data set with its own target {own!r}; "
                 "drop --target (it is only for files)"
             )
-        return load_d2l(seed).train if source == "d2l" else load_diabetes()
+        if features is not None or drop is not None:
+            raise _error(f"--features and --drop choose the columns of a file; {source!r} is a built-in data set "
+                         "with its own columns: leave them out")
+        data = load_d2l(seed).train if source == "d2l" else load_diabetes()
+        return _standardized(data) if standardize else data
     if target is None:
         frame = _read_table(source)
         columns = [str(c) for c in frame.columns]
@@ -442,7 +497,18 @@ def load_dataset(source: str, target: str | None = None, *, seed: int = 0) -> Da
             f"no target column given for {source}; pass --target COLUMN; "
             f"the file's columns are: {_list_names(columns)}"
         )
-    return load_file(source, target)
+    return load_file(source, target, features=features, drop=drop, standardize=standardize)
+
+
+def _standardized(data: Dataset) -> Dataset:
+    """A built-in data set with every feature centred and scaled to sd 1 (the recipe in ``columns``)."""
+    from .columns import Columns
+
+    frame = pd.DataFrame(data.X, columns=list(data.feature_names))
+    frame[data.target_name] = data.y
+    columns = Columns.learn(frame, data.target_name, standardize=True, label=data.name)
+    return Dataset(X=columns.standardize(data.X), y=data.y, feature_names=data.feature_names,
+                   target_name=data.target_name, name=data.name, columns=columns)
 
 
 def from_arrays(

@@ -154,7 +154,12 @@ def _columns_of(path: Path, kind: str) -> list[str]:
             import pyarrow.parquet as pq
 
             return [str(c) for c in pq.ParquetFile(path).schema_arrow.names]
+        from .data import _check_header
+
+        _check_header(path)
         return [str(c) for c in pd.read_csv(path, nrows=0, **_CSV_OPTIONS).columns]
+    except DataError:
+        raise
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"{path} is empty (no columns or rows); pass a {kind} file with a header row and data "
                         "rows") from exc

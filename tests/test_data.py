@@ -353,19 +353,26 @@ def test_zero_feature_columns(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
-def test_non_numeric_columns_are_named(tmp_path: Path, suffix: str) -> None:
-    frame = _frame().assign(city=list("abcdef"), colour=["red"] * 6)
+def test_text_columns_are_one_hot_and_useless_ones_named(tmp_path: Path, suffix: str) -> None:
+    frame = _frame().assign(city=list("abcabc"))
     path = tmp_path / f"t{suffix}"
-    if suffix == ".parquet":
-        frame.to_parquet(path, index=False)
-    else:
-        frame.to_csv(path, index=False)
+    write = (lambda f: f.to_parquet(path, index=False)) if suffix == ".parquet" else (
+        lambda f: f.to_csv(path, index=False))
+    write(frame)
+    data = load_file(path, "target")
+    assert data.feature_names[-2:] == ("city=b", "city=c")  # 'a' is the reference level
+    np.testing.assert_array_equal(data.X[:, -2:], pd.get_dummies(frame["city"], drop_first=True).to_numpy(float))
+    write(frame.assign(colour=["red"] * 6))
     with pytest.raises(DataError) as exc:
         load_file(path, "target")
     msg = _one_line(exc)
-    assert "non-numeric" in msg and "'city'" in msg and "'colour'" in msg
-    assert "'a'" not in msg and "'flag'" not in msg  # numeric and boolean columns are fine
-    assert "encode" in msg and "drop" in msg
+    assert "'colour'" in msg and "single level" in msg and "--drop" in msg
+    if suffix == ".parquet":  # a column that is neither numeric nor text
+        write(frame.assign(when=pd.date_range("2024-01-01", periods=6)))
+        with pytest.raises(DataError) as exc:
+            load_file(path, "target")
+        msg = _one_line(exc)
+        assert "non-numeric" in msg and "'when'" in msg and "'city'" not in msg and "--drop" in msg
 
 
 def test_non_numeric_target(tmp_path: Path) -> None:
@@ -423,6 +430,7 @@ def test_no_warning_without_constant_column(tmp_path: Path) -> None:
     path = _write_csv(tmp_path, _frame())
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        warnings.filterwarnings("ignore", message="the features' standard deviations")  # its own test
         load_file(path, "target")
 
 

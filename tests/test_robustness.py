@@ -59,8 +59,12 @@ def _bad_file(case: str, tmp: Path) -> Path:
     if case == "unsupported":
         (tmp / "data.xlsx").write_bytes(b"PK\x03\x04")
         return tmp / "data.xlsx"
-    if case == "non_numeric":
-        df["b"] = ["x"] * len(df)
+    if case == "non_numeric":  # a numeric column with a stray word in it (a text column would be one-hot)
+        df["b"] = df["b"].astype(object)
+        df.loc[2, "b"] = "x"
+    elif case == "dup_header":  # pandas would silently call the second 'a' 'a.1'
+        (tmp / "dup.csv").write_text("a,b,a,y\n1,2,3,4\n5,6,7,8\n2,1,0,3\n")
+        return tmp / "dup.csv"
     elif case == "nan":
         df.loc[3, "a"] = np.nan
     elif case == "inf":
@@ -85,6 +89,7 @@ BAD_FILES = [
     ("not_parquet", "cannot parse"),
     ("unsupported", "unsupported file type"),
     ("non_numeric", "non-numeric column"),
+    ("dup_header", "more than once"),
     ("nan", "NaN or infinite"),
     ("inf", "NaN or infinite"),
     ("one_row", "only 1 row"),
