@@ -54,6 +54,7 @@ _LAZY = {  # Pyro, torch and scikit-learn take seconds to import: load them when
     "derived_map": ("solvers.derived_map", "derived_map"),
     "multioutput_posterior": ("multioutput", "multioutput_posterior"),
     "multioutput_map": ("multioutput", "multioutput_map"),
+    "select_lambda": ("selection", "select_lambda"),
 }
 
 
@@ -77,4 +78,5 @@ __all__ = [
     "ElasticNetPrior", "GroupLassoPrior", "L2NormPrior", "SeparablePrior", "StudentTPrior",
     "derived_map", "multioutput_posterior", "multioutput_map",
     "SufficientStats", "Model", "Prior", "Likelihood", "GaussianLikelihood", "posterior_mode",
+    "select_lambda",
 ]

@@ -18,6 +18,7 @@ from .errors import BayesregError, SpecError
 from .prior_reading import PRIOR_PENALTIES, prior_report
 from .priors import CLI_PRIORS
 from .report import add_report_parser
+from .select_command import add_select_parser
 
 __all__ = ["main", "build_parser", "prior_report", "PRIOR_PENALTIES"]
 
@@ -100,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_run_prior)
     _add_compare(sub)
     _add_fit(sub)
+    add_select_parser(sub)
     add_report_parser(sub)
     return parser
 

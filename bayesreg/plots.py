@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["curves_against_lambda", "credible_intervals"]
+__all__ = ["curves_against_lambda", "credible_intervals", "selection_curves"]
 
 
 # vertical λ marks: colours kept apart from the curves' C0, C1, ... and the same from panel to panel
@@ -238,3 +238,30 @@ def fit_figures(idata, map_point: dict | None = None) -> dict:
         ax.set_title("Posterior predictive check: y")
         figs["ppc"] = ax.figure
     return figs
+
+
+def selection_curves(selection, *, title: str | None = None):
+    """One panel per selection method (:class:`~bayesreg.selection.Selection`): its curve against λ on a log
+    axis, the pick marked, a pick left at the search limit flagged in the panel title."""
+    import matplotlib.pyplot as plt
+
+    picks = list(selection.picks.values())
+    ncols = min(len(picks), 2)
+    nrows = -(-len(picks) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.6 * ncols, 3.7 * nrows), squeeze=False)
+    for ax in axes.flat[len(picks):]:
+        ax.set_visible(False)
+    for i, (ax, p) in enumerate(zip(axes.flat, picks)):
+        ax.plot(p.lams, p.values, color="C0", lw=1.6)
+        ax.axvline(p.lam, color=_MARK_COLORS[i % len(_MARK_COLORS)], ls="--", lw=1.4, label=f"pick λ = {p.lam:.3g}")
+        if p.interval is not None:
+            ax.axvspan(*p.interval, color=_MARK_COLORS[i % len(_MARK_COLORS)], alpha=0.12, label="94% interval")
+        ax.set_xscale("log")
+        ax.set_xlabel("canonical λ (Ridge alpha)")
+        ax.set_ylabel(p.label)
+        ax.set_title(p.method + ("" if p.interior else " (at the search limit)"), fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(f"λ chosen four ways{': ' + title if title else ''}")
+    fig.tight_layout()
+    return fig

@@ -60,6 +60,10 @@ __all__ = [
     "log_marginal_lambda",
     "lambda_posterior",
     "log_hyperprior",
+    "select_lambda",
+    "Selection",
+    "Pick",
+    "SELECTION_METHODS",
 ]
 
 _BIASES = ("flat", "none")
@@ -585,3 +589,213 @@ def lambda_posterior(data, lams=None, y=None, *, sigma: float | None = None, sig
     density = unnorm / integrate.trapezoid(unnorm, np.log(lams))
     return LambdaPosterior(lams, density, log_marginal, log_prior, str(hyperprior),
                            None if sigma is not None else str(sigma_prior), sigma, bias)
+
+
+# --------------------------------------------------------------------------- four ways, never silently on an edge
+
+#: Each side of the search range: λ from (smallest column sum of squares)·1e-LIMIT to (largest)·1e+LIMIT.
+SEARCH_LIMIT_DECADES = 12.0
+#: Decades added to a side of the grid each time the optimum sits at that edge.
+WIDEN_DECADES = 4.0
+#: A hyperprior's posterior is cut off by the grid when its density at an end is above this share of its peak.
+EDGE_DENSITY = 1e-4
+
+SELECTION_METHODS = ("evidence", "validation", "cv", "hyperprior")
+
+
+@dataclass(frozen=True)
+class Pick:
+    """One method's λ (canonical), the curve it was read from, and whether it is an interior optimum.
+
+    ``interior`` is False when the optimum still sits at an end of the search after widening to its limit;
+    ``note`` then says which way the curve keeps improving and what that means.
+    """
+
+    method: str
+    lam: float
+    lams: np.ndarray
+    values: np.ndarray
+    label: str
+    interior: bool
+    note: str = ""
+    interval: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
+class Selection:
+    """λ chosen by each method on one data set (canonical convention), with the settings that made it."""
+
+    picks: dict
+    n: int
+    d: int
+    sigma: float | None
+    sigma_evidence: float | None
+    bias: str
+    folds: int
+    seed: int
+    validation_fraction: float
+    limits: tuple[float, float]
+
+    def to_dict(self) -> dict:
+        """JSON-ready: ``{"evidence": λ, "cv": λ, "validation": λ, "hyperprior": λ, "details": {...}}``."""
+        out = {name: p.lam for name, p in self.picks.items()}
+        out["details"] = {
+            name: {"lam": p.lam, "interior": p.interior, "note": p.note, "curve": p.label,
+                   "interval_94": None if p.interval is None else list(p.interval),
+                   "grid": [float(v) for v in p.lams], "values": [float(v) for v in p.values]}
+            for name, p in self.picks.items()}
+        out["settings"] = {"n": self.n, "d": self.d, "sigma": self.sigma, "sigma_evidence": self.sigma_evidence,
+                           "bias": self.bias, "folds": self.folds, "seed": self.seed,
+                           "validation_fraction": self.validation_fraction, "search_limits": list(self.limits)}
+        return out
+
+
+def _column_scales(rows) -> tuple[float, float]:
+    ss = np.sum((rows.X - rows.X.mean(axis=0)) ** 2, axis=0)
+    ss = ss[ss > 0]
+    if ss.size == 0:
+        raise DataError("every feature column is constant: λ has nothing to act on")
+    return float(ss.min()), float(ss.max())
+
+
+def _widened(curve, lams: np.ndarray, at_edge, limits: tuple[float, float]):
+    """Evaluate ``curve`` on ``lams`` and extend the grid (same density in log λ) on each side where
+    ``at_edge(values)`` says the optimum sits, until it does not or the side reaches ``limits``.
+    Returns ``(lams, values, stuck_side)``, ``stuck_side`` "low", "high" or None."""
+    values = np.asarray(curve(lams), dtype=np.float64)
+    per_decade = (len(lams) - 1) / math.log10(lams[-1] / lams[0])
+    while True:
+        side = at_edge(values)
+        if side is None:
+            return lams, values, None
+        step = int(round(WIDEN_DECADES * per_decade))
+        if side == "low":
+            new = lams[0] * 10.0 ** (-np.arange(step, 0, -1) / per_decade)
+            new = new[new >= limits[0]]
+            if new.size == 0:
+                return lams, values, "low"
+            lams, values = np.concatenate([new, lams]), np.concatenate([curve(new), values])
+        else:
+            new = lams[-1] * 10.0 ** (np.arange(1, step + 1) / per_decade)
+            new = new[new <= limits[1]]
+            if new.size == 0:
+                return lams, values, "high"
+            lams, values = np.concatenate([lams, new]), np.concatenate([values, curve(new)])
+
+
+def _argbest_edge(best):
+    def at_edge(values):
+        i = int(best(values))
+        return "low" if i == 0 else "high" if i == len(values) - 1 else None
+    return at_edge
+
+
+def _mass_edge(log_density):
+    peak = float(np.max(log_density))
+    if log_density[0] > peak + math.log(EDGE_DENSITY):
+        return "low"
+    if log_density[-1] > peak + math.log(EDGE_DENSITY):
+        return "high"
+    return None
+
+
+_EDGE_NOTES = {
+    ("evidence", "low"): "the evidence keeps rising as λ → 0: the data ask for no shrinkage",
+    ("evidence", "high"): "the evidence keeps rising as λ → ∞: the data do not support any weight beyond the "
+                          "intercept (all shrunk to 0)",
+    ("validation", "low"): "the held-out error keeps falling as λ → 0: no penalty predicts the held-out rows best",
+    ("validation", "high"): "the held-out error keeps falling as λ → ∞: the intercept alone predicts the held-out "
+                            "rows best",
+    ("cv", "low"): "the cross-validated error keeps falling as λ → 0: no penalty is best",
+    ("cv", "high"): "the cross-validated error keeps falling as λ → ∞: the intercept alone is best",
+    ("hyperprior", "low"): "the posterior of λ does not vanish as λ → 0 (a log-uniform hyperprior is then "
+                           "improper there): the search limit cuts it off",
+    ("hyperprior", "high"): "the posterior of λ does not vanish as λ → ∞ (the evidence levels off at the "
+                            "intercept-only model; a log-uniform hyperprior is then improper there): the search "
+                            "limit cuts it off",
+}
+
+
+def select_lambda(data, y=None, *, methods=SELECTION_METHODS, sigma: float | None = None, bias: str = "flat",
+                  folds: int = 5, seed: int = 0, validation_fraction: float = 0.25,
+                  hyperprior: str = "loguniform", points_per_decade: int = 10) -> Selection:
+    r"""Canonical λ (``½Σr² + (λ/2)‖w‖²``) by each of four methods, on grids widened until each optimum is
+    interior.
+
+    * ``evidence``: :func:`maximise_evidence` (σ profiled unless ``sigma`` is given), refined between grid points;
+    * ``validation``: :func:`validation_curve` on a seeded random hold-out of ``validation_fraction`` of the rows;
+    * ``cv``: :func:`cv_curve` on ``KFold(folds, shuffle=True, random_state=seed)``: the same folds give
+      ``GridSearchCV(Ridge(), {"alpha": grid}, cv=folds)`` the same pick;
+    * ``hyperprior``: the posterior median of λ under ``hyperprior`` (:func:`lambda_posterior`), σ known or
+      integrated out under :func:`default_sigma_prior`, with its 94% interval.
+
+    The grid starts at :func:`lambda_grid` (±8 decades around the mean column sum of squares, ``points_per_decade``)
+    and grows by :data:`WIDEN_DECADES` on a side while an optimum (for the hyperprior: a non-negligible density)
+    sits at that edge, up to (smallest column sum of squares)·10^−12 and (largest)·10^12. A pick still at the
+    limit has ``interior=False`` and a note that says which way its curve keeps improving: never silently.
+    """
+    rows = _rows(data, y, what="λ selection")
+    bias = _check_bias(bias)
+    unknown = [m for m in methods if m not in SELECTION_METHODS]
+    if unknown or not methods:
+        raise SpecError(f"unknown selection method(s) {unknown or methods!r}: choose from "
+                        f"{', '.join(SELECTION_METHODS)}")
+    if not 0.0 < validation_fraction < 1.0:
+        raise SpecError(f"validation_fraction must be strictly between 0 and 1, got {validation_fraction}")
+    if sigma is not None:
+        sigma = positive(sigma, "sigma (the noise standard deviation)")
+    ss_min, ss_max = _column_scales(rows)
+    limits = (ss_min * 10.0**-SEARCH_LIMIT_DECADES, ss_max * 10.0**SEARCH_LIMIT_DECADES)
+    start = lambda_grid(rows, num=int(16 * points_per_decade) + 1)
+    picks = {}
+    sigma_evidence = None
+    if "evidence" in methods:
+        ref = _sigma_ref(SufficientStats.of(rows))
+        stats = SufficientStats.of(rows)
+
+        def log_ev(lams):
+            return np.array([_log_evidence(stats, rows, float(v), sigma, bias, ref)[0] for v in lams])
+
+        lams, values, stuck = _widened(log_ev, start, _argbest_edge(np.argmax), limits)
+        best = maximise_evidence(rows, sigma=sigma, bias=bias, lams=lams)
+        sigma_evidence = best.sigma
+        note = _EDGE_NOTES.get(("evidence", stuck), "")
+        peaks = [i for i in range(1, len(values) - 1) if values[i] >= values[i - 1] and values[i] > values[i + 1]]
+        others = [i for i in peaks if abs(math.log(lams[i] / best.lam)) > math.log(10.0)]
+        if others:
+            i = max(others, key=lambda k: values[k])
+            note = (note + "; " if note else "") + (
+                f"the evidence has another local maximum near λ = {lams[i]:.3g} (log evidence {best.log_evidence - values[i]:.3g} "
+                "lower): an iterative maximiser (BayesianRidge) can stop there")
+        picks["evidence"] = Pick("evidence", best.lam, lams, values, "log evidence", stuck is None, note)
+    if "validation" in methods:
+        order = np.random.default_rng(seed).permutation(rows.n)
+        k = max(1, int(round(validation_fraction * rows.n)))
+        if rows.n - k < 2:
+            raise DataError(f"a validation set of {k} of {rows.n} rows leaves too few to train on")
+        idx_valid, idx_train = np.sort(order[:k]), np.sort(order[k:])
+        train = Dataset(rows.X[idx_train], rows.y[idx_train], rows.feature_names, rows.target_name, rows.name)
+        valid = Dataset(rows.X[idx_valid], rows.y[idx_valid], rows.feature_names, rows.target_name, rows.name)
+        lams, values, stuck = _widened(lambda g: _held_out_mse(train, valid, g, bias), start,
+                                       _argbest_edge(np.argmin), limits)
+        picks["validation"] = Pick("validation", float(lams[int(np.argmin(values))]), lams, values,
+                                   "validation MSE", stuck is None, _EDGE_NOTES.get(("validation", stuck), ""))
+    if "cv" in methods:
+        lams, values, stuck = _widened(lambda g: cv_curve(rows, g, folds=folds, seed=seed, bias=bias).loss, start,
+                                       _argbest_edge(np.argmin), limits)
+        picks["cv"] = Pick("cv", float(lams[int(np.argmin(values))]), lams, values, f"{folds}-fold CV MSE",
+                           stuck is None, _EDGE_NOTES.get(("cv", stuck), ""))
+    if "hyperprior" in methods:
+        stats = SufficientStats.of(rows)
+        sigma_prior = None if sigma is not None else parse_sigma_prior(default_sigma_prior(stats))
+
+        def log_post(lams):
+            return (log_marginal_lambda(stats, lams, sigma=sigma, sigma_prior=sigma_prior, bias=bias)
+                    + log_hyperprior(lams, hyperprior))
+
+        lams, values, stuck = _widened(log_post, start, _mass_edge, limits)
+        post = lambda_posterior(stats, lams, sigma=sigma, sigma_prior=sigma_prior, hyperprior=hyperprior, bias=bias)
+        picks["hyperprior"] = Pick("hyperprior", post.median, lams, post.density, "posterior density of ln λ",
+                                   stuck is None, _EDGE_NOTES.get(("hyperprior", stuck), ""), post.interval(0.94))
+    return Selection(picks, rows.n, rows.d, sigma, sigma_evidence, bias, int(folds), int(seed),
+                     float(validation_fraction), limits)
