@@ -18,6 +18,7 @@ from .errors import BayesregError, SpecError
 from .prior_reading import PRIOR_PENALTIES, prior_report
 from .priors import CLI_PRIORS
 from .report import add_report_parser
+from .predict_command import add_predict_parser
 from .select_command import add_select_parser
 
 __all__ = ["main", "build_parser", "prior_report", "PRIOR_PENALTIES"]
@@ -102,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_compare(sub)
     _add_fit(sub)
     add_select_parser(sub)
+    add_predict_parser(sub)
     add_report_parser(sub)
     return parser
 
@@ -581,6 +583,7 @@ def _run_fit(args) -> int:
     from .fitting import fit
     from .outputs import check_output_directory, output_directory, save_figure, write_json
     from .resources import check_draws_memory
+    from .saved_fit import fit_spec
 
     # everything that can be checked without the data is checked before anything is read or written
     check_draws(args.chains, args.draws, 0 if args.warmup is None else args.warmup, args.method)
@@ -627,7 +630,14 @@ def _run_fit(args) -> int:
             "map": {"definition": posterior.info.get("map_definition"), "reason": posterior.info.get("map_reason")},
             "parameters": table,
         }
+        columns = getattr(data, "columns", None)
+        if columns is not None and columns.describe():
+            summary["columns"] = columns.describe()
+        if columns is not None and columns.standardized:
+            summary["original_units"] = _original_units(posterior, columns)
         write_json(tmp / "summary.json", summary)
+        write_json(tmp / "model.json", fit_spec(posterior, getattr(data, "columns", None),
+                                                target=getattr(data, "target_name", "y")))
         write_json(tmp / "timing.json", {"inference_seconds": posterior.seconds, "read_seconds": load_seconds})
         if not args.no_plots:
             import matplotlib
@@ -646,8 +656,26 @@ def _run_fit(args) -> int:
     if not verdict.ok:
         print(f"warning: the posterior is UNRELIABLE ({'; '.join(verdict.reasons)}); do not use it as a result "
               "before fixing that", file=sys.stderr)
-    print(f"wrote {args.out}/posterior.nc, summary.json, timing.json" + ("" if args.no_plots else " and plots"))
+    for line in summary.get("columns", []):
+        print(f"columns: {line}")
+    print(f"wrote {args.out}/posterior.nc, summary.json, model.json (for bayesreg predict), timing.json"
+          + ("" if args.no_plots else " and plots"))
     return 0
+
+
+def _original_units(posterior, columns) -> dict:
+    """Posterior mean and sd of each weight, and the intercept's mean, on the original (unstandardised) features,
+    from the draws mapped one by one (w_j = v_j/s_j, b = b_v − Σ v_j c_j/s_j)."""
+    import numpy as np
+
+    w = posterior.flat("w")
+    b = posterior.flat("b") if "b" in posterior.draws else np.zeros(len(w))
+    w0, b0 = columns.to_original_units(w, b)
+    out = {name: {"mean": float(np.mean(w0[:, j])), "sd": float(np.std(w0[:, j], ddof=1)) if len(w0) > 1 else None}
+           for j, name in enumerate(posterior.feature_names)}
+    if "b" in posterior.draws:
+        out["b"] = {"mean": float(np.mean(b0)), "sd": float(np.std(b0, ddof=1)) if len(b0) > 1 else None}
+    return out
 
 
 def _provenance(args, prior, n: int) -> dict:
