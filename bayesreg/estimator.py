@@ -2,7 +2,9 @@
 
 It drops into pipelines, ``cross_val_score`` and ``GridSearchCV``: ``fit(X, y)``, ``predict(X, return_std=True)``,
 ``get_params``/``set_params``; the full posterior stays on the fitted object as ``posterior_`` (a
-:class:`~bayesreg.infer.result.Posterior`), with ``coef_``/``intercept_`` its means.
+:class:`~bayesreg.infer.result.Posterior`), with ``coef_``/``intercept_`` its means: exact where the posterior is
+closed form, else averaged over the draws. Input is checked the scikit-learn way (``validate_data``): it passes
+scikit-learn's ``check_estimator`` suite (``tests/test_estimator.py``).
 
 >>> from bayesreg import load_diabetes
 >>> data = load_diabetes()
@@ -61,10 +63,19 @@ class BayesianLinearRegression(RegressorMixin, BaseEstimator):
         self.seed = seed
 
     def fit(self, X, y):
+        """Fit the posterior of (w, b[, σ]) to ``X`` (n, d) and ``y`` (n,); returns ``self``.
+
+        ``coef_``/``intercept_`` are the exact posterior means where the posterior is closed form (a Gaussian
+        prior with σ fixed, or ``lam`` with ``sigma_prior="invgamma:A,B"``), else the means over the draws.
+        """
+        from sklearn.utils.validation import validate_data
+
         from .fitting import fit
         from .priors import prior_from_options
 
-        data = from_arrays(X, y)
+        X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64, ensure_min_samples=2)
+        names = [str(n) for n in self.feature_names_in_] if hasattr(self, "feature_names_in_") else None
+        data = from_arrays(X, y, feature_names=names)
         if self.sigma is not None and self.sigma_prior is not None:
             raise SpecError("give sigma (fixed) or sigma_prior, not both")
         sigma = self.sigma if self.sigma is not None else (self.sigma_prior or "invgamma:1,1")
@@ -75,23 +86,27 @@ class BayesianLinearRegression(RegressorMixin, BaseEstimator):
                                    sigma_random=self.sigma is None)
         self.posterior_ = fit(data, prior, sigma, self.bias, self.method, chains=self.chains, draws=self.draws,
                               warmup=self.warmup, seed=self.seed)
-        self.coef_ = self.posterior_.flat("w").mean(axis=0)
-        self.intercept_ = float(self.posterior_.flat("b").mean()) if "b" in self.posterior_.draws else 0.0
-        self.n_features_in_ = data.d
-        self.feature_names_in_ = np.asarray(data.feature_names, dtype=object)
+        exact = self.posterior_.exact
+        if exact is not None:
+            self.coef_ = np.array(exact.w_mean, dtype=np.float64)
+            self.intercept_ = float(exact.b_mean) if exact.b_mean is not None else 0.0
+        else:
+            self.coef_ = self.posterior_.flat("w").mean(axis=0)
+            self.intercept_ = float(self.posterior_.flat("b").mean()) if "b" in self.posterior_.draws else 0.0
         return self
 
     def predict(self, X, return_std: bool = False):
         """Posterior predictive mean of y at X; with ``return_std``, also its sd (parameter uncertainty plus
-        noise), from the posterior draws."""
-        if not hasattr(self, "posterior_"):
-            from sklearn.exceptions import NotFittedError
+        noise): closed form for an exact posterior, else over the draws. ``X`` is checked as at fit: the same
+        number of columns, the same feature names in the same order if fitted on a DataFrame, no NaN or inf."""
+        from sklearn.utils.validation import check_is_fitted, validate_data
 
-            raise NotFittedError("this BayesianLinearRegression is not fitted yet: call fit(X, y) first")
-        X = np.asarray(X, dtype=np.float64)
-        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
-            raise SpecError(f"X must be (n, {self.n_features_in_}), got shape {X.shape}")
+        check_is_fitted(self, "posterior_")
+        X = validate_data(self, X, reset=False, dtype=np.float64)
         post = self.posterior_
+        if post.exact is not None:
+            predictive = post.exact.predictive(X)
+            return (predictive.mean(), predictive.std()) if return_std else predictive.mean()
         mu = post.flat("w") @ X.T
         if "b" in post.draws:
             mu = mu + post.flat("b")[:, None]
