@@ -609,7 +609,10 @@ def _run_fit(args) -> int:
                         mass=args.mass or ("dense" if args.dense_mass else None), guide=args.guide)
         posterior = posterior.with_(feature_names=tuple(data.feature_names),  # statistics carry the file's names
                                     attrs={**posterior.attrs, **_provenance(args, prior, data.n)})
-        idata = posterior.to_inference_data(None if streamed else data, seed=args.seed)
+        from .fitting import as_model
+
+        prior_draws = as_model(prior, sigma, args.bias).sample_prior(2000, data.d, seed=args.seed)
+        idata = posterior.to_inference_data(None if streamed else data, seed=args.seed, prior=prior_draws)
         verdict = health(posterior, idata)
         if posterior.diagnostics.point_estimate:
             table = point_table(posterior)

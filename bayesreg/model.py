@@ -68,5 +68,36 @@ class Model:
             return self.prior.conditional(sigma=self.sigma)
         return self.prior
 
+    def sample_prior(self, num: int, d: int, seed: int | None = 0) -> dict:
+        """``num`` draws from the joint prior, ancestrally: σ and τ from their priors where they have them, then
+        w | σ, τ, then b where its prior is proper (``normal:S``). A fixed σ, a flat bias (improper) and an
+        absent bias have no draws. Returns ``{"w": (num, d), "sigma" | "tau" | "b": (num,)}``."""
+        import numpy as np
+        import torch
+
+        rng = np.random.default_rng(seed)
+
+        def scale_draws(prior) -> np.ndarray:
+            with torch.random.fork_rng():
+                torch.manual_seed(int(rng.integers(2**62)))
+                return prior.pyro_dist().sample((num,)).numpy().astype(np.float64)
+
+        out = {}
+        if self.sigma_prior is not None:
+            out["sigma"] = scale_draws(self.sigma_prior)
+        for name, prior in self.prior.hyperpriors().items():
+            out[name] = scale_draws(prior)
+        if "sigma" not in out and "tau" not in out:
+            out["w"] = self.weight_prior.sample_vectors(rng, (num,), d)
+        else:
+            sigmas = out.get("sigma", np.full(num, np.nan if self.sigma is None else self.sigma))
+            taus = out.get("tau", np.full(num, np.nan))
+            out["w"] = np.stack([self.prior.sample_vectors(rng, (), d, sigma=None if np.isnan(s) else float(s),
+                                                           tau=None if np.isnan(t) else float(t))
+                                 for s, t in zip(sigmas, taus)])
+        if self.bias.kind == "normal":
+            out["b"] = rng.normal(0.0, self.bias.scale, size=num)
+        return out
+
     def __str__(self) -> str:
         return f"{self.likelihood}; w ~ {self.prior.describe()}; bias {self.bias}"

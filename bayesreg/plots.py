@@ -156,30 +156,51 @@ def forest_with_map(idata, map_point: dict | None = None, *, hdi_prob: float = 0
     return ax
 
 
-def densities_with_map(idata, map_point: dict | None = None, *, max_panels: int = 9):
-    """Marginal posterior densities (histograms of the draws) of the scalars and the largest weights, each with
-    its MAP as a vertical line."""
+def _density_panels(idata) -> list:
+    """Every scalar (b, σ, τ) and every weight, as (variable, feature or None)."""
+    panels = [(v, None) for v in _scalars(idata)]
+    return panels + [("w", str(f)) for f in idata.posterior["w"].coords["feature"].values]
+
+
+def densities_with_map(idata, map_point: dict | None = None, *, panels: list | None = None, max_panels: int = 12,
+                       page: tuple[int, int] | None = None):
+    """Marginal posterior densities (histograms of the draws), each with its MAP as a vertical line and, when
+    the InferenceData has a ``prior`` group, the prior's density dashed over the same range: how far the data
+    moved each parameter. ``panels`` (default: the scalars, then every weight) are drawn up to ``max_panels``;
+    :func:`fit_figures` pages through them all."""
     import matplotlib.pyplot as plt
 
-    panels = [(v, None) for v in _scalars(idata)]
-    panels += [("w", f) for f in _top_features(idata, max_panels - len(panels))]
+    panels = (_density_panels(idata) if panels is None else panels)[:max_panels]
     cols = min(3, len(panels))
     rows = int(np.ceil(len(panels) / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 2.8 * rows), squeeze=False, constrained_layout=True)
     all_features = [str(f) for f in idata.posterior["w"].coords["feature"].values]
-    for ax, (var, feature) in zip(axes.ravel(), panels, strict=False):
+    prior = idata.prior if "prior" in idata.groups() else None
+    for k, (ax, (var, feature)) in enumerate(zip(axes.ravel(), panels, strict=False)):
         draws = idata.posterior[var] if feature is None else idata.posterior[var].sel(feature=feature)
-        ax.hist(draws.values.ravel(), bins=50, density=True, color="C0", alpha=0.6)
+        values = draws.values.ravel()
+        counts, edges, _ = ax.hist(values, bins=50, density=True, color="C0", alpha=0.6, label="posterior")
         label = var if feature is None else f"w[{feature}]"
+        if prior is not None and var in prior:
+            p = (prior[var] if feature is None else prior[var].sel(feature=feature)).values.ravel()
+            lo, hi = edges[0], edges[-1]
+            pad = 0.5 * (hi - lo)
+            bins = np.linspace(lo - pad, hi + pad, 40)
+            dens = np.histogram(p, bins=bins)[0] / (p.size * np.diff(bins))  # density of the whole prior sample
+            ax.plot(0.5 * (bins[1:] + bins[:-1]), dens, "--", color="0.35", lw=1.4, label="prior")
         if map_point is not None and var in map_point:
             value = np.asarray(map_point[var])
             value = float(value) if feature is None else float(value[all_features.index(feature)])
             ax.axvline(value, color="C3", lw=2, label="MAP")
+        if k == 0:
             ax.legend(fontsize=8)
         ax.set_title(label)
+        ax.set_xlabel(label)
         ax.set_ylabel("density")
     for ax in axes.ravel()[len(panels):]:
         ax.set_visible(False)
+    if page is not None:
+        fig.suptitle(f"Posterior densities (page {page[0]} of {page[1]})")
     return fig
 
 
@@ -204,8 +225,9 @@ def point_figures(posterior) -> dict:
 
 
 def fit_figures(idata, map_point: dict | None = None) -> dict:
-    """Every diagnostic figure of a fit, by file stem: rank (trace), forest, densities, pair, energy (NUTS),
-    ppc (with data)."""
+    """Every diagnostic figure of a fit, by file stem: rank (trace), forest, densities (prior dashed when the
+    InferenceData has a ``prior`` group; ``densities-2``, ... when there are more than 12 parameters), pair,
+    energy (NUTS), ppc (with data)."""
     from .infer.idata import import_arviz
 
     az = import_arviz()
@@ -217,7 +239,12 @@ def fit_figures(idata, map_point: dict | None = None) -> dict:
                          backend_kwargs={"layout": "constrained"})
     figs["trace"] = np.ravel(axes)[0].figure
     figs["forest"] = forest_with_map(idata, map_point).figure
-    figs["densities"] = densities_with_map(idata, map_point)
+    panels = _density_panels(idata)
+    per_page = 12
+    pages = [panels[i:i + per_page] for i in range(0, len(panels), per_page)]
+    for k, chunk in enumerate(pages, start=1):
+        figs["densities" if k == 1 else f"densities-{k}"] = densities_with_map(
+            idata, map_point, panels=chunk, max_panels=per_page, page=(k, len(pages)) if len(pages) > 1 else None)
     w = idata.posterior["w"].values.reshape(-1, idata.posterior["w"].sizes["feature"])
     if w.shape[1] >= 2 and w.shape[0] > 2:
         corr = np.corrcoef(w.T)
@@ -228,10 +255,23 @@ def fit_figures(idata, map_point: dict | None = None) -> dict:
         ax = az.plot_pair(idata, var_names=["w"], coords={"feature": pair}, kind="scatter",
                           scatter_kwargs={"alpha": 0.2}, figsize=(5, 5))
         ax = np.ravel(ax)[0]
-        ax.set_title(f"Most correlated pair: corr = {corr[i, j]:+.2f}")
+        ax.set_xlabel(f"w[{pair[0]}]")
+        ax.set_ylabel(f"w[{pair[1]}]")
+        ax.set_title(f"Most correlated pair of weights: corr = {corr[i, j]:+.2f}")
+        ax.figure.tight_layout()
         figs["pair"] = ax.figure
     if "sample_stats" in idata.groups() and "energy" in idata.sample_stats:
-        figs["energy"] = np.ravel(az.plot_energy(idata))[0].figure
+        bfmi = az.bfmi(idata)
+        ax = np.ravel(az.plot_energy(idata, fill_color=("C0", "C1")))[0]
+        ax.set_title(f"NUTS energy: BFMI per chain {', '.join(f'{v:.2f}' for v in np.ravel(bfmi))}\n"
+                     "(below 0.3: the sampler explores the tails poorly)", fontsize=10)
+        ax.set_xlabel("energy − mean energy")
+        ax.set_ylabel("density")
+        handles, labels = ax.get_legend_handles_labels()
+        if handles:
+            ax.legend(handles[:2], ["marginal energy", "energy transition"][:len(handles)], fontsize=8)
+        ax.figure.tight_layout()
+        figs["energy"] = ax.figure
     if "posterior_predictive" in idata.groups():
         total = idata.posterior_predictive.sizes["chain"] * idata.posterior_predictive.sizes["draw"]
         ax = np.ravel(az.plot_ppc(idata, num_pp_samples=min(100, total), random_seed=0))[0]

@@ -173,13 +173,17 @@ class Posterior:
         return self._likelihood().predictive_draws(np.random.default_rng(seed), eta, **params)
 
     def to_inference_data(self, data: Dataset | None = None, *, seed: int | None = 0,
-                          max_pointwise: int = 20_000_000):
+                          max_pointwise: int = 20_000_000, prior: dict | None = None):
         """ArviZ ``InferenceData``: ``posterior``, ``sample_stats``, and with ``data`` also ``log_likelihood``,
         ``posterior_predictive`` and ``observed_data`` (skipped when chains × draws × n exceeds
-        ``max_pointwise`` values, to bound memory). Provenance in the attrs of every group."""
+        ``max_pointwise`` values, to bound memory); with ``prior`` (draws ``{site: (num, ...)}``, e.g.
+        :meth:`bayesreg.model.Model.sample_prior`) a ``prior`` group of one chain, so ArviZ can draw prior against
+        posterior. Provenance in the attrs of every group."""
         az = import_arviz()
         attrs = {**package_versions(), "method": self.method, **_netcdf_safe(self.attrs)}
         groups = {"posterior": dict(self.draws)}
+        if prior:
+            groups["prior"] = {k: np.asarray(v, dtype=np.float64)[None] for k, v in prior.items()}
         if self.sample_stats:
             groups["sample_stats"] = dict(self.sample_stats)
         dims = {name: list(d) for name, d in self.dims.items() if d}
