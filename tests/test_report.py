@@ -60,6 +60,30 @@ def test_page_is_self_contained(quick_report):
     assert "All " in page and "checks pass" in page
 
 
+def test_page_renders_its_text_and_opens_with_findings(quick_report):
+    page = (quick_report / "index.html").read_text()
+    body = re.sub(r"<style>.*?</style>|data:image/png;base64,[^\"]+", "", page, flags=re.S)
+    assert "**" not in body and not re.search(r"(?<![\w`])\*\w[^*<]*\*(?!\w)", body)  # no literal markdown
+    found = page.index("What this report found")
+    assert found < page.index("λ picked by each selection method") and found < page.index("id='chapter'")
+    assert "N(0, 0.0013²)" in page  # a finding read from the chapter's numbers
+    assert page.count("<tr class='group'>") == len(STUDIES)  # the checks grouped by study
+
+
+@pytest.mark.parametrize("text,html_", [
+    ("a **bold** b", "a <strong>bold</strong> b"),
+    ("an *emphasis* here", "an <em>emphasis</em> here"),
+    ("`x * y` and **z**", "<code>x * y</code> and <strong>z</strong>"),
+    ("2 * 3 * 4", "2 * 3 * 4"),
+    ("[ArviZ](https://python.arviz.org)", '<a href="https://python.arviz.org">ArviZ</a>'),
+    ("<b>", "&lt;b&gt;"),
+])
+def test_inline_markdown(text, html_):
+    from bayesreg.report import _inline
+
+    assert _inline(text) == html_
+
+
 def test_existing_results_are_refused_without_force(quick_report, capsys):
     before = (quick_report / "summary.json").read_bytes()
     assert main(["report", "--quick", "--only", "chapter", "--out", str(quick_report)]) == 2
