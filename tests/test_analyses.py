@@ -61,5 +61,7 @@ def test_script_refuses_existing_results_and_bad_seed(tmp_path, capsys):
     assert load("chapter").main(["--out", str(tmp_path), "--quick"]) == 2
     assert "--force" in capsys.readouterr().err
     assert (tmp_path / "summary.json").read_text() == "{}"
-    assert load("chapter").main(["--out", str(tmp_path / "new"), "--seed", "-1"]) == 2
+    with pytest.raises(SystemExit) as exc:  # a seed outside 0..2³²−1 is a usage error, exit 2
+        load("chapter").main(["--out", str(tmp_path / "new"), "--seed", "-1"])
+    assert exc.value.code == 2 and "--seed" in capsys.readouterr().err
     assert not (tmp_path / "new").exists()
