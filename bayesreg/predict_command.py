@@ -72,6 +72,25 @@ def run(args) -> int:
               "the noise alone (a point estimate: no parameter uncertainty)" if fit.method == "map" else
               f"Monte Carlo over the {fit.method} draws")
     print(f"predicted {len(table)} rows from the {fit.method} fit in {fit.path}: {source}")
+    verdict = _fit_health(fit.path)
+    if verdict:
+        import sys
+
+        print(f"warning: the fit's posterior is UNRELIABLE ({verdict}); these predictions inherit that",
+              file=sys.stderr)
     print(f"wrote {out}: columns mean, sd, lower, upper (lower/upper: the central {args.prob:g} predictive "
           "interval of a new observation)")
     return 0
+
+
+def _fit_health(path) -> str:
+    """The reasons a saved fit was flagged unreliable ("" when it was not, or when its summary is unreadable)."""
+    import json
+
+    try:
+        summary = json.loads((path / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    if summary.get("reliable", True):
+        return ""
+    return "; ".join(summary.get("health", {}).get("reasons", [])) or "see its summary.json"

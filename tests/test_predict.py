@@ -159,3 +159,17 @@ def test_predict_refuses_bad_fit_dirs_and_existing_outputs(diabetes_csv, capsys,
         code, _, err = _cli(capsys, "predict", "--fit", fit, "--data", str(root / "new.csv"), "--out", out)
         assert code == 2 and needle in err and err.count("\n") == 1
     assert keep.read_text() == "keep" and not (tmp_path / "q.csv").exists()
+
+
+def test_predictions_from_an_unreliable_fit_say_so(diabetes_csv, capsys, tmp_path):
+    import shutil
+
+    root, _ = diabetes_csv
+    fit_dir = tmp_path / "fit"
+    shutil.copytree(_fit(capsys, root, "exact", "--prior", "gaussian", "--tau", "20", "--sigma", "54"), fit_dir)
+    summary = json.loads((fit_dir / "summary.json").read_text())
+    summary.update(reliable=False, health={"verdict": "unreliable", "reasons": ["R-hat up to 1.2"]})
+    (fit_dir / "summary.json").write_text(json.dumps(summary))
+    code, _, err = _cli(capsys, "predict", "--fit", str(fit_dir), "--data", str(root / "new.csv"), "--out",
+                        str(tmp_path / "p.csv"))
+    assert code == 0 and "UNRELIABLE (R-hat up to 1.2)" in err
