@@ -94,7 +94,7 @@ def fit(data: Dataset | SufficientStats, model: Model | object, sigma=None, bias
     attrs = {**posterior.attrs, "prior": repr(spec.prior), "sigma": str(spec.likelihood.sigma),
              "bias": str(spec.bias), "seed": seed, "method": posterior.method}
     return posterior.with_(feature_names=names, info=info, attrs=attrs, mode=mode, likelihood=spec.likelihood,
-                           seconds=posterior.seconds or time.perf_counter() - began)
+                           model=spec, seconds=posterior.seconds or time.perf_counter() - began)
 
 
 def _plain(value):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..data import Dataset
+from ..errors import BayesregError
 from .idata import import_arviz, package_versions
 
 __all__ = ["Posterior", "RunDiagnostics"]
@@ -95,6 +96,9 @@ class Posterior:
         The closed-form posterior the draws came from (:class:`~bayesreg.infer.conjugate.GaussianPosterior` or
         :class:`~bayesreg.infer.conjugate.NIGPosterior`: its ``mean``, ``cov`` and ``predictive``), for the exact
         method; None otherwise. Means and predictive moments are read from it, not averaged over draws.
+    model
+        The :class:`~bayesreg.model.Model` that was fitted (set by :func:`bayesreg.fit`), or None; from it
+        :meth:`to_inference_data` draws the ``prior`` group.
 
     The result is frozen: :meth:`with_` returns a copy with fields replaced.
     """
@@ -112,6 +116,7 @@ class Posterior:
     diagnostics: RunDiagnostics | None = None
     likelihood: object = None
     exact: object = None
+    model: object = None
 
     def __post_init__(self):
         w = np.asarray(self.draws["w"], dtype=np.float64)
@@ -173,17 +178,34 @@ class Posterior:
         return self._likelihood().predictive_draws(np.random.default_rng(seed), eta, **params)
 
     def to_inference_data(self, data: Dataset | None = None, *, seed: int | None = 0,
-                          max_pointwise: int = 20_000_000, prior: dict | None = None):
-        """ArviZ ``InferenceData``: ``posterior``, ``sample_stats``, and with ``data`` also ``log_likelihood``,
-        ``posterior_predictive`` and ``observed_data`` (skipped when chains × draws × n exceeds
-        ``max_pointwise`` values, to bound memory); with ``prior`` (draws ``{site: (num, ...)}``, e.g.
-        :meth:`bayesreg.model.Model.sample_prior`) a ``prior`` group of one chain, so ArviZ can draw prior against
-        posterior. Provenance in the attrs of every group."""
+                          max_pointwise: int = 20_000_000, prior: dict | None = None,
+                          prior_draws: int | None = None):
+        """ArviZ ``InferenceData``: ``posterior``, ``sample_stats``, a ``prior`` group, and with ``data`` also
+        ``log_likelihood``, ``posterior_predictive`` and ``observed_data`` (skipped when chains × draws × n exceeds
+        ``max_pointwise`` values, to bound memory). Provenance in the attrs of every group.
+
+        The ``prior`` group (one chain) holds draws of the same sites from the prior, drawn ancestrally from
+        :attr:`model` (σ and τ from their priors, then w | σ, τ, then b), seeded by ``seed``: ``prior_draws`` of
+        them, by default the posterior's chains × draws within [1000, 4000]. ``prior`` (``{site: (num, ...)}``,
+        e.g. :meth:`bayesreg.model.Model.sample_prior`) gives them instead. A site with no prior (σ fixed, a flat
+        bias: improper) has no prior draws; the group's ``absent_from_prior`` attribute says which and why. So
+        ``az.plot_dist(idata.prior.w)`` or ``az.plot_density([idata.posterior, idata.prior])`` draw prior against
+        posterior. Without a model nor ``prior``, or when the prior cannot be drawn from (the posterior's
+        ``no_prior_group`` attribute says why), there is no prior group."""
         az = import_arviz()
         attrs = {**package_versions(), "method": self.method, **_netcdf_safe(self.attrs)}
         groups = {"posterior": dict(self.draws)}
+        if prior is None and self.model is not None:
+            num = prior_draws or int(np.clip(self.num_chains * self.num_draws, 1000, 4000))
+            try:
+                prior = self.model.sample_prior(num, len(self.feature_names), seed=seed)
+            except (NotImplementedError, BayesregError) as err:  # a prior that cannot draw: the fit stands
+                attrs["no_prior_group"] = f"the prior could not be drawn from: {err}"
+        prior_attrs = {}
         if prior:
-            groups["prior"] = {k: np.asarray(v, dtype=np.float64)[None] for k, v in prior.items()}
+            groups["prior"] = {k: np.asarray(v, dtype=np.float64)[None] for k, v in prior.items()
+                               if k in self.draws}
+            prior_attrs = {"absent_from_prior": self._absent_from_prior(groups["prior"])}
         if self.sample_stats:
             groups["sample_stats"] = dict(self.sample_stats)
         dims = {name: list(d) for name, d in self.dims.items() if d}
@@ -197,11 +219,24 @@ class Posterior:
         idata = az.from_dict(**groups, coords=coords, dims=dims, attrs=attrs)
         for group in idata.groups():
             idata[group].attrs.update(attrs)
+        if "prior" in idata.groups():
+            idata.prior.attrs.update(prior_attrs)
         if self.sigma_fixed is not None:
             import xarray as xr
 
             idata.add_groups(constant_data=xr.Dataset({"sigma": float(self.sigma_fixed)}, attrs=attrs))
         return idata
+
+    def _absent_from_prior(self, prior: dict) -> str:
+        """The model's random or fixed sites without prior draws, each with why (``"sigma: fixed at 54; b: flat
+        prior, improper"``), or ``"none"``."""
+        why = [] if self.sigma_fixed is None else [f"sigma: fixed at {self.sigma_fixed:g}"]
+        bias = getattr(getattr(self.model, "bias", None), "kind", None)
+        for name in self.draws:
+            if name not in prior:
+                why.append("b: flat prior, improper" if name == "b" and bias in ("flat", None) else
+                           f"{name}: no prior draws")
+        return "; ".join(why) or "none"
 
 
 def _netcdf_safe(attrs: dict) -> dict:
