@@ -125,9 +125,11 @@ def _scalars(idata) -> list[str]:
     return [v for v in ("b", "sigma", "tau") if v in idata.posterior]
 
 
-def forest_with_map(idata, map_point: dict | None = None, *, hdi_prob: float = 0.94, max_features: int = 30,
+def forest_with_map(idata, map_point: dict | None = None, *, hdi_prob: float = 0.94, max_features: int = 200,
                     ax=None):
-    """Posterior mean and HDI of each weight, with the MAP marked: what a point estimate leaves out."""
+    """Posterior mean and HDI of each weight (every one, up to ``max_features``: then the largest), with the MAP
+    marked, what a point estimate leaves out, and, when the InferenceData has a ``prior`` group, the prior's
+    central interval of the same mass behind it in grey: how far the data moved each weight."""
     from .infer.idata import import_arviz
 
     az = import_arviz()
@@ -138,20 +140,30 @@ def forest_with_map(idata, map_point: dict | None = None, *, hdi_prob: float = 0
     if ax is None:
         import matplotlib.pyplot as plt
 
-        ax = plt.figure(figsize=(7, 0.28 * len(features) + 1.5)).gca()
+        ax = plt.figure(figsize=(7, 0.22 * len(features) + 1.8)).gca()
     ypos = np.arange(len(features))[::-1]
-    ax.hlines(ypos, hdi[:, 0], hdi[:, 1], color="C0", lw=2, label=f"{hdi_prob:.0%} HDI")
-    ax.plot(mean, ypos, "o", color="C0", ms=4, label="posterior mean")
+    if "prior" in idata.groups() and "w" in idata.prior:
+        tail = (1 - hdi_prob) / 2
+        prior_w = idata.prior["w"].sel(feature=features).values.reshape(-1, len(features))
+        lo, hi = np.quantile(prior_w, [tail, 1 - tail], axis=0)
+        ax.hlines(ypos, lo, hi, color="0.8", lw=6, label=f"prior, central {hdi_prob:.0%}", zorder=1)
+    ax.hlines(ypos, hdi[:, 0], hdi[:, 1], color="C0", lw=2, label=f"posterior {hdi_prob:.0%} HDI", zorder=2)
+    ax.plot(mean, ypos, "o", color="C0", ms=4, label="posterior mean", zorder=3)
     if map_point is not None and "w" in map_point:
         all_features = [str(f) for f in idata.posterior["w"].coords["feature"].values]
         map_w = np.asarray(map_point["w"])[[all_features.index(f) for f in features]]
-        ax.plot(map_w, ypos, "x", color="C3", ms=7, mew=2, label="MAP (penalised fit)")
+        ax.plot(map_w, ypos, "x", color="C3", ms=7, mew=2, label="MAP (penalised fit)", zorder=4)
     ax.axvline(0, color="grey", lw=0.6)
-    ax.set_yticks(ypos, features)
+    ax.set_yticks(ypos, features, fontsize=8 if len(features) > 30 else None)
+    ax.set_ylim(-0.8, len(features) - 0.2)
     ax.set_xlabel("weight w_j")
-    shown = "" if len(features) == idata.posterior["w"].sizes["feature"] else f" (largest {len(features)})"
-    ax.set_title(f"Weights: posterior vs MAP{shown}")
-    ax.legend(fontsize=8, loc="best")
+    ax.set_ylabel("feature")
+    total = idata.posterior["w"].sizes["feature"]
+    shown = f"all {total} weights" if len(features) == total else f"the largest {len(features)} of {total} weights"
+    has_map = map_point is not None and "w" in map_point
+    ax.set_title(f"{'Prior, posterior' if 'prior' in idata.groups() else 'Posterior'}{' and MAP' if has_map else ''}"
+                 f": {shown}")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.figure.tight_layout()
     return ax
 
@@ -160,6 +172,15 @@ def _density_panels(idata) -> list:
     """Every scalar (b, σ, τ) and every weight, as (variable, feature or None)."""
     panels = [(v, None) for v in _scalars(idata)]
     return panels + [("w", str(f)) for f in idata.posterior["w"].coords["feature"].values]
+
+
+def _why_no_prior(absent: str, var: str) -> str:
+    """The part of the prior group's ``absent_from_prior`` note about ``var`` (``"b: flat prior, improper"``)."""
+    for part in absent.split(";"):
+        name, _, why = part.strip().partition(":")
+        if name == var:
+            return f"prior: {why.strip()}"
+    return "no prior draws"
 
 
 def densities_with_map(idata, map_point: dict | None = None, *, panels: list | None = None, max_panels: int = 12,
@@ -176,31 +197,47 @@ def densities_with_map(idata, map_point: dict | None = None, *, panels: list | N
     fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 2.8 * rows), squeeze=False, constrained_layout=True)
     all_features = [str(f) for f in idata.posterior["w"].coords["feature"].values]
     prior = idata.prior if "prior" in idata.groups() else None
-    for k, (ax, (var, feature)) in enumerate(zip(axes.ravel(), panels, strict=False)):
+    for ax, (var, feature) in zip(axes.ravel(), panels, strict=False):
         draws = idata.posterior[var] if feature is None else idata.posterior[var].sel(feature=feature)
         values = draws.values.ravel()
-        counts, edges, _ = ax.hist(values, bins=50, density=True, color="C0", alpha=0.6, label="posterior")
+        lo, hi = np.min(values), np.max(values)
+        pad = 0.25 * (hi - lo) if hi > lo else 1.0
+        lo, hi = lo - pad, hi + pad
         label = var if feature is None else f"w[{feature}]"
+        p = None
         if prior is not None and var in prior:
             p = (prior[var] if feature is None else prior[var].sel(feature=feature)).values.ravel()
-            lo, hi = edges[0], edges[-1]
-            pad = 0.5 * (hi - lo)
-            bins = np.linspace(lo - pad, hi + pad, 40)
+            p_lo, p_hi = np.quantile(p, [0.005, 0.995])  # a narrow prior is shown whole, a broad one cut
+            width = hi - lo
+            lo, hi = max(min(lo, p_lo), lo - 2 * width), min(max(hi, p_hi), hi + 2 * width)
+        ax.hist(values, bins=np.linspace(np.min(values), np.max(values), 41) if np.ptp(values) > 0 else 1,
+                density=True, color="C0", alpha=0.6, label="posterior")
+        if p is not None:
+            # bins about 1/15 of the prior's own spread (a narrow prior keeps its shape), 40 to 150 on the page
+            spread = np.subtract(*np.quantile(p, [0.95, 0.05]))
+            bins = np.linspace(lo, hi, int(np.clip((hi - lo) / max(spread / 15, 1e-300), 40, 150)) + 1)
             dens = np.histogram(p, bins=bins)[0] / (p.size * np.diff(bins))  # density of the whole prior sample
-            ax.plot(0.5 * (bins[1:] + bins[:-1]), dens, "--", color="0.35", lw=1.4, label="prior")
+            ax.stairs(dens, bins, color="0.3", ls="--", lw=1.4, label="prior")
+        ax.set_xlim(lo, hi)
         if map_point is not None and var in map_point:
             value = np.asarray(map_point[var])
             value = float(value) if feature is None else float(value[all_features.index(feature)])
             ax.axvline(value, color="C3", lw=2, label="MAP")
-        if k == 0:
-            ax.legend(fontsize=8)
+        if prior is not None and var not in prior:  # a site the prior group leaves out (a flat bias): say why
+            ax.text(0.02, 0.96, _why_no_prior(prior.attrs.get("absent_from_prior", ""), var), transform=ax.transAxes,
+                    fontsize=7, va="top", color="0.3")
         ax.set_title(label)
         ax.set_xlabel(label)
         ax.set_ylabel("density")
     for ax in axes.ravel()[len(panels):]:
         ax.set_visible(False)
-    if page is not None:
-        fig.suptitle(f"Posterior densities (page {page[0]} of {page[1]})")
+    legend = {}  # one legend for every kind of line on the page, on the first panel
+    for ax in axes.ravel()[:len(panels)]:
+        for handle, text in zip(*ax.get_legend_handles_labels(), strict=True):
+            legend.setdefault(text, handle)
+    axes.ravel()[0].legend(legend.values(), legend.keys(), fontsize=8)
+    what = "Posterior densities" + (", prior dashed" if prior is not None else "")
+    fig.suptitle(what if page is None else f"{what} (page {page[0]} of {page[1]})")
     return fig
 
 
@@ -219,15 +256,23 @@ def point_figures(posterior) -> dict:
         ax.scatter(w[zero], y[zero], facecolors="none", edgecolors="C3", zorder=3, label="MAP exactly 0")
     ax.set_yticks(y, names)
     ax.set_xlabel("weight")
+    ax.set_ylabel("feature")
     ax.set_title("Posterior mode of each weight (a point: no uncertainty)")
     ax.legend(loc="best", frameon=False)
     return {"map": fig}
 
 
+DENSITY_PANELS = 12  # density panels on one page
+DENSITY_PAGES = 4  # pages of densities at most; beyond, the forest shows every weight
+
+
 def fit_figures(idata, map_point: dict | None = None) -> dict:
-    """Every diagnostic figure of a fit, by file stem: rank (trace), forest, densities (prior dashed when the
-    InferenceData has a ``prior`` group; ``densities-2``, ... when there are more than 12 parameters), pair,
-    energy (NUTS), ppc (with data)."""
+    """Every diagnostic figure of a fit, by file stem: rank (trace), forest (every weight, the prior's interval
+    behind), densities (each parameter's, the prior dashed when the InferenceData has a ``prior`` group;
+    ``densities-2``, ... paging :data:`DENSITY_PANELS` a page up to :data:`DENSITY_PAGES` pages, beyond which
+    only the largest weights get a density and the forest carries the rest), pair (the most correlated two
+    weights, named), energy (NUTS: marginal energy against energy transition, BFMI in the title), ppc (with
+    data)."""
     from .infer.idata import import_arviz
 
     az = import_arviz()
@@ -240,11 +285,18 @@ def fit_figures(idata, map_point: dict | None = None) -> dict:
     figs["trace"] = np.ravel(axes)[0].figure
     figs["forest"] = forest_with_map(idata, map_point).figure
     panels = _density_panels(idata)
-    per_page = 12
-    pages = [panels[i:i + per_page] for i in range(0, len(panels), per_page)]
-    for k, chunk in enumerate(pages, start=1):
-        figs["densities" if k == 1 else f"densities-{k}"] = densities_with_map(
-            idata, map_point, panels=chunk, max_panels=per_page, page=(k, len(pages)) if len(pages) > 1 else None)
+    if len(panels) > DENSITY_PAGES * DENSITY_PANELS:  # too many to page: the forest holds every weight
+        scalars = [p for p in panels if p[1] is None]
+        panels = scalars + [("w", f) for f in _top_features(idata, DENSITY_PANELS - len(scalars))]
+        figs["densities"] = densities_with_map(idata, map_point, panels=panels, max_panels=DENSITY_PANELS)
+        figs["densities"].suptitle(f"Densities of the largest {DENSITY_PANELS - len(scalars)} of "
+                                   f"{idata.posterior['w'].sizes['feature']} weights (every weight: forest.png)")
+    else:
+        pages = [panels[i:i + DENSITY_PANELS] for i in range(0, len(panels), DENSITY_PANELS)]
+        for k, chunk in enumerate(pages, start=1):
+            figs["densities" if k == 1 else f"densities-{k}"] = densities_with_map(
+                idata, map_point, panels=chunk, max_panels=DENSITY_PANELS,
+                page=(k, len(pages)) if len(pages) > 1 else None)
     w = idata.posterior["w"].values.reshape(-1, idata.posterior["w"].sizes["feature"])
     if w.shape[1] >= 2 and w.shape[0] > 2:
         corr = np.corrcoef(w.T)
@@ -263,8 +315,8 @@ def fit_figures(idata, map_point: dict | None = None) -> dict:
     if "sample_stats" in idata.groups() and "energy" in idata.sample_stats:
         bfmi = az.bfmi(idata)
         ax = np.ravel(az.plot_energy(idata, fill_color=("C0", "C1")))[0]
-        ax.set_title(f"NUTS energy: BFMI per chain {', '.join(f'{v:.2f}' for v in np.ravel(bfmi))}\n"
-                     "(below 0.3: the sampler explores the tails poorly)", fontsize=10)
+        ax.set_title(f"NUTS energy: BFMI per chain {', '.join(f'{v:.2f}' for v in np.ravel(bfmi))} (below 0.3: "
+                     "tails explored poorly)\nmarginal energy and energy transition should overlap", fontsize=10)
         ax.set_xlabel("energy − mean energy")
         ax.set_ylabel("density")
         handles, labels = ax.get_legend_handles_labels()
@@ -291,7 +343,7 @@ def selection_curves(selection, *, title: str | None = None):
     fig, axes = plt.subplots(nrows, ncols, figsize=(5.6 * ncols, 3.7 * nrows), squeeze=False)
     for ax in axes.flat[len(picks):]:
         ax.set_visible(False)
-    for i, (ax, p) in enumerate(zip(axes.flat, picks)):
+    for i, (ax, p) in enumerate(zip(axes.flat, picks, strict=False)):
         ax.plot(p.lams, p.values, color="C0", lw=1.6)
         ax.axvline(p.lam, color=_MARK_COLORS[i % len(_MARK_COLORS)], ls="--", lw=1.4, label=f"pick λ = {p.lam:.3g}")
         if p.interval is not None:
