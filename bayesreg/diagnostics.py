@@ -74,7 +74,7 @@ def _finite_or_none(x):
 def health(posterior: Posterior, idata=None, *, rhat_max: float = 1.01, ess_per_chain: float = 100.0) -> Health:
     """One verdict on ``posterior`` (``idata``: its InferenceData, if already built)."""
     az = import_arviz()
-    idata = posterior.to_inference_data() if idata is None else idata
+    idata = posterior.to_inference_data(prior={}) if idata is None else idata  # the verdict reads no prior
     reasons, metrics = [], {"method": posterior.method, "chains": posterior.num_chains,
                             "draws": posterior.num_draws}
     total = posterior.num_chains * posterior.num_draws
