@@ -588,7 +588,7 @@ def _run_fit(args) -> int:
     # everything that can be checked without the data is checked before anything is read or written
     check_draws(args.chains, args.draws, 0 if args.warmup is None else args.warmup, args.method)
     _check_engine(args)
-    if args.engine != "memory" and args.method == "svi":
+    if args.engine in ("chunks", "dask") and args.method == "svi":
         raise SpecError(f"SVI trains on the rows, which --engine {args.engine} does not keep; use --method "
                         "auto/exact/gibbs/nuts/map with it, or --engine memory for SVI")
     out = Path(args.out)
@@ -609,10 +609,7 @@ def _run_fit(args) -> int:
                         mass=args.mass or ("dense" if args.dense_mass else None), guide=args.guide)
         posterior = posterior.with_(feature_names=tuple(data.feature_names),  # statistics carry the file's names
                                     attrs={**posterior.attrs, **_provenance(args, prior, data.n)})
-        from .fitting import as_model
-
-        prior_draws = as_model(prior, sigma, args.bias).sample_prior(2000, data.d, seed=args.seed)
-        idata = posterior.to_inference_data(None if streamed else data, seed=args.seed, prior=prior_draws)
+        idata = posterior.to_inference_data(None if streamed else data, seed=args.seed)  # prior group: the model's
         verdict = health(posterior, idata)
         if posterior.diagnostics.point_estimate:
             table = point_table(posterior)

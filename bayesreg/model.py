@@ -87,9 +87,11 @@ class Model:
             out["sigma"] = scale_draws(self.sigma_prior)
         for name, prior in self.prior.hyperpriors().items():
             out[name] = scale_draws(prior)
-        if "sigma" not in out and "tau" not in out:
+        if "tau" not in out and not ("sigma" in out and self.prior.depends_on_sigma):
             out["w"] = self.weight_prior.sample_vectors(rng, (num,), d)
-        else:
+        elif (batched := self._batched_weights(out, num, d, rng)) is not None:
+            out["w"] = batched
+        else:  # a prior whose density does not broadcast over a batch of scales: one draw at a time
             sigmas = out.get("sigma", np.full(num, np.nan if self.sigma is None else self.sigma))
             taus = out.get("tau", np.full(num, np.nan))
             out["w"] = np.stack([self.prior.sample_vectors(rng, (), d, sigma=None if np.isnan(s) else float(s),
@@ -98,6 +100,22 @@ class Model:
         if self.bias.kind == "normal":
             out["b"] = rng.normal(0.0, self.bias.scale, size=num)
         return out
+
+    def _batched_weights(self, scales: dict, num: int, d: int, rng):
+        """w | σ, τ for every draw at once through the prior's Pyro density with batched scales (milliseconds,
+        where one draw at a time takes seconds), or None when the density does not take a batch."""
+        import numpy as np
+        import torch
+
+        sigma = torch.as_tensor(scales["sigma"]) if "sigma" in scales else self.sigma  # (num,): the priors
+        tau = torch.as_tensor(scales["tau"]) if "tau" in scales else None  # broadcast a batch of scales
+        try:
+            with torch.random.fork_rng():
+                torch.manual_seed(int(rng.integers(2**62)))
+                w = self.prior.pyro_dist(d, sigma=sigma, tau=tau).sample().numpy().astype(np.float64)
+        except Exception:  # noqa: BLE001 - the loop below is always right, only slower
+            return None
+        return w if w.shape == (num, d) else None
 
     def __str__(self) -> str:
         return f"{self.likelihood}; w ~ {self.prior.describe()}; bias {self.bias}"

@@ -19,6 +19,16 @@ from bayesreg.plots import DENSITY_PAGES, DENSITY_PANELS, fit_figures, point_fig
 from bayesreg.priors import Gaussian, HierarchicalPrior, Laplace  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """The figures these tests inspect are pyplot figures: close them, or later tests meet matplotlib's
+    more-than-20-open-figures warning (an error under this suite's filterwarnings)."""
+    import matplotlib.pyplot as plt
+
+    yield
+    plt.close("all")
+
+
 def _data(d: int, n: int = 120):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(n, d))
