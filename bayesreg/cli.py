@@ -15,10 +15,10 @@ from .conventions import (
     to_canonical_lam,
 )
 from .errors import BayesregError, SpecError
+from .predict_command import add_predict_parser
 from .prior_reading import PRIOR_PENALTIES, prior_report
 from .priors import CLI_PRIORS
 from .report import add_report_parser
-from .predict_command import add_predict_parser
 from .select_command import add_select_parser
 
 __all__ = ["main", "build_parser", "prior_report", "PRIOR_PENALTIES"]
@@ -558,7 +558,6 @@ def _feature_sds(data):
 
 def _scale_hint(comparison, data) -> str:
     """Why a gradient method stopped short, when the features' scales are the likely cause (else "")."""
-    import numpy as np
 
     stalled = [name for name, r in comparison.results.items() if not r.converged]
     sds = _feature_sds(data)

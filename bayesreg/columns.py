@@ -210,8 +210,9 @@ class Columns:
         if bad.any():
             names = self.feature_names
             cols = sorted({names[j] for j in np.flatnonzero(bad.any(axis=0))})
-            raise DataError(f"NaN or infinite values in {label}, column(s) {_quoted(cols)} ({int(bad.any(axis=1).sum())}"
-                            " rows); drop those rows or impute the values first")
+            rows = int(bad.any(axis=1).sum())
+            raise DataError(f"NaN or infinite values in {label}, column(s) {_quoted(cols)} ({rows} rows); drop those "
+                            "rows or impute the values first")
         return self.standardize(X)
 
     def standardize(self, X: np.ndarray) -> np.ndarray:

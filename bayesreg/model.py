@@ -96,7 +96,7 @@ class Model:
             taus = out.get("tau", np.full(num, np.nan))
             out["w"] = np.stack([self.prior.sample_vectors(rng, (), d, sigma=None if np.isnan(s) else float(s),
                                                            tau=None if np.isnan(t) else float(t))
-                                 for s, t in zip(sigmas, taus)])
+                                 for s, t in zip(sigmas, taus, strict=True)])
         if self.bias.kind == "normal":
             out["b"] = rng.normal(0.0, self.bias.scale, size=num)
         return out

@@ -249,9 +249,9 @@ def findings(results: Sequence[StudyResult], summary: dict) -> list[str]:
                    "posterior median is zero.")
     mine = s.get("your_data")
     if mine:
-        out.append(f"On {mine['data']} ({mine['n']} rows, {mine['d']} features) the evidence picks λ = {mine['lam']:.4g} "
-                   f"with σ̂ = {mine['sigma']:.4g}: weight decay at that λ is the prior N(0, {mine['tau']:.4g}²) on each "
-                   "weight.")
+        out.append(f"On {mine['data']} ({mine['n']} rows, {mine['d']} features) the evidence picks "
+                   f"λ = {mine['lam']:.4g} with σ̂ = {mine['sigma']:.4g}: weight decay at that λ is the prior "
+                   f"N(0, {mine['tau']:.4g}²) on each weight.")
         edge = [k for k, v in mine["interior"].items() if not v]
         others = ", ".join(f"{k} {v:.3g}" for k, v in mine["picks"].items() if k != "evidence")
         out.append(f"The other methods pick {others}" + (f"; {', '.join(edge)} stayed at the search limit (see "

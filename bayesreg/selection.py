@@ -764,9 +764,10 @@ def select_lambda(data, y=None, *, methods=SELECTION_METHODS, sigma: float | Non
         others = [i for i in peaks if abs(math.log(lams[i] / best.lam)) > math.log(10.0)]
         if others:
             i = max(others, key=lambda k: values[k])
+            gap = best.log_evidence - values[i]
             note = (note + "; " if note else "") + (
-                f"the evidence has another local maximum near λ = {lams[i]:.3g} (log evidence {best.log_evidence - values[i]:.3g} "
-                "lower): an iterative maximiser (BayesianRidge) can stop there")
+                f"the evidence has another local maximum near λ = {lams[i]:.3g} (log evidence {gap:.3g} lower): an "
+                "iterative maximiser (BayesianRidge) can stop there")
         picks["evidence"] = Pick("evidence", best.lam, lams, values, "log evidence", stuck is None, note)
     if "validation" in methods:
         order = np.random.default_rng(seed).permutation(rows.n)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .base import Check, Figure, Section, StudyResult, Table, new_figure
+from .base import Check, Figure, Section, StudyResult, Table
 
 TITLE = "Your data, read the Bayesian way"
 
@@ -112,9 +112,9 @@ def check(r: YourDataResult) -> list[Check]:
                       "sklearn.linear_model.Ridge, max|Δw|/max|w|"),
         Check.at_least("log evidence at bayesreg's λ − at BayesianRidge's λ (no bias, centred)",
                        r.evidence_gain, -1e-8,
-                       f"BayesianRidge's lambda_/alpha_ = {r.bayesian_ridge_lam:.6g}, bayesreg's {r.centred_evidence_lam:.6g}: "
-                       "0 when they find the same maximum; positive when BayesianRidge's iteration stopped at a lower "
-                       "local maximum"),
+                       f"BayesianRidge's lambda_/alpha_ = {r.bayesian_ridge_lam:.6g}, bayesreg's "
+                       f"{r.centred_evidence_lam:.6g}: 0 when they find the same maximum; positive when "
+                       "BayesianRidge's iteration stopped at a lower local maximum"),
         Check.close("CV pick = GridSearchCV(Ridge) on the same folds and grid", r.selection.picks["cv"].lam,
                     r.grid_search_lam, 0.0, "KFold(shuffle=True) with the report's seed"),
     ]
