@@ -20,6 +20,7 @@ import base64
 import html
 import importlib
 import io
+import math
 import re
 import sys
 import time
@@ -235,9 +236,16 @@ def findings(results: Sequence[StudyResult], summary: dict) -> list[str]:
     chap3 = get(s, "map_weight_decay", "chapter", "3")
     if chap3:
         out.append(f"The chapter's own 100-epoch run ends at ‖w‖ = {chap3['w_norm']:.2f}, far from the MAP's "
-                   f"{chap3['map_w_norm']:.3f}: early stopping, not the penalty, decides where it ends. Converged "
-                   "solvers (closed form, Pyro MAP, SGD with weight decay, Adam) all reach the MAP; AdamW and the "
-                   "subgradient of L1 do not (see the MAP study).")
+                   f"{chap3['map_w_norm']:.3f}: early stopping, not the penalty, decides where it ends.")
+    for prior in ("gaussian", "laplace"):
+        methods = get(s, "map_weight_decay", "side_by_side", prior, "methods")
+        if not methods:
+            continue
+        near = [m for m, r in methods.items() if r.get("relative_diff", math.inf) <= 1e-5]
+        far = [f"{m} ({r['relative_diff']:.2g} off)" for m, r in methods.items()
+               if r.get("relative_diff", math.inf) > 1e-5]
+        out.append(f"{prior.capitalize()} prior on diabetes: {', '.join(near)} reach the MAP to 1e-5 relative"
+                   + (f"; {', '.join(far)} {'does' if len(far) == 1 else 'do'} not" if far else "") + ".")
     picks = get(s, "choosing_lambda", "diabetes", "picks")
     if picks:
         out.append(f"On diabetes, λ by maximum evidence is {picks['evidence']:.3g} (scikit-learn's BayesianRidge: "
