@@ -14,17 +14,11 @@ from bayesreg.cli import main
 from bayesreg.outputs import RESULTS_MARKER
 from bayesreg.resources import check_draws_memory, configure_threads
 from bayesreg.streaming import choose_engine
+from scripts import run_cli
 
 GAUSS = ["--prior", "gaussian", "--tau", "20", "--sigma", "54"]
 
 
-def _cli(capsys, *argv):
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:  # argparse's usage errors
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _one_line(code, out, err):
@@ -43,7 +37,7 @@ def test_force_never_replaces_a_users_file(tmp_path, capsys):
     target = tmp_path / "notes.txt"
     target.write_text("my notes")
     before = _snapshot(tmp_path)
-    err = _one_line(*_cli(capsys, "fit", "--data", "diabetes", *GAUSS, "--out", str(target), "--force"))
+    err = _one_line(*run_cli(capsys, "fit", "--data", "diabetes", *GAUSS, "--out", str(target), "--force"))
     assert "is a file" in err and "will not replace it" in err
     assert _snapshot(tmp_path) == before
 
@@ -53,18 +47,18 @@ def test_force_never_replaces_someone_elses_directory(tmp_path, capsys):
     theirs.mkdir()
     (theirs / "chapter1.tex").write_text("\\chapter{One}")
     before = _snapshot(tmp_path)
-    err = _one_line(*_cli(capsys, "fit", "--data", "diabetes", *GAUSS, "--out", str(theirs), "--force"))
+    err = _one_line(*run_cli(capsys, "fit", "--data", "diabetes", *GAUSS, "--out", str(theirs), "--force"))
     assert "did not write" in err
     assert _snapshot(tmp_path) == before
 
 
 def test_force_replaces_our_own_results(tmp_path, capsys):
     out = tmp_path / "fit"
-    assert _cli(capsys, "fit", "--data", "diabetes", *GAUSS, "--out", str(out), "--no-plots")[0] == 0
+    assert run_cli(capsys, "fit", "--data", "diabetes", *GAUSS, "--out", str(out), "--no-plots")[0] == 0
     assert (out / RESULTS_MARKER).exists()
-    err = _one_line(*_cli(capsys, "fit", "--data", "diabetes", *GAUSS, "--out", str(out), "--no-plots"))
+    err = _one_line(*run_cli(capsys, "fit", "--data", "diabetes", *GAUSS, "--out", str(out), "--no-plots"))
     assert "already holds results" in err and "--force" in err
-    code, _, _ = _cli(capsys, "fit", "--data", "diabetes", *GAUSS, "--seed", "3", "--out", str(out), "--no-plots",
+    code, _, _ = run_cli(capsys, "fit", "--data", "diabetes", *GAUSS, "--seed", "3", "--out", str(out), "--no-plots",
                       "--force")
     assert code == 0 and json.loads((out / "summary.json").read_text())["seed"] == 3
 
@@ -74,9 +68,9 @@ def test_compare_refuses_to_overwrite_without_force(tmp_path, capsys, option):
     path = tmp_path / ("out.json" if option == "--json" else "out.png")
     path.write_text("keep me")
     argv = ["compare", "--data", "diabetes", *GAUSS, "--methods", "closed_form", option, str(path)]
-    err = _one_line(*_cli(capsys, *argv))
+    err = _one_line(*run_cli(capsys, *argv))
     assert "already exists" in err and "--force" in err and path.read_text() == "keep me"
-    assert _cli(capsys, *argv, "--force")[0] == 0 and path.read_bytes() != b"keep me"
+    assert run_cli(capsys, *argv, "--force")[0] == 0 and path.read_bytes() != b"keep me"
 
 
 @pytest.mark.parametrize("command", [
@@ -90,7 +84,7 @@ def test_unwritable_output_is_refused_before_the_work(tmp_path, capsys, monkeypa
     ran = []
     monkeypatch.setattr("bayesreg.cli._load_source", lambda *a, **k: ran.append(1))
     argv = [part.replace("{bad}", str(blocker)) for part in command]
-    err = _one_line(*_cli(capsys, *argv))
+    err = _one_line(*run_cli(capsys, *argv))
     assert "cannot write" in err and "is a file, not a directory" in err
     assert not ran and sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
 
@@ -113,7 +107,7 @@ def test_unwritable_output_is_refused_before_the_work(tmp_path, capsys, monkeypa
 ])
 def test_hostile_numbers_are_one_line(tmp_path, capsys, argv, needle):
     argv = [a.replace("{out}", str(tmp_path / "out")) for a in argv]
-    err = _one_line(*_cli(capsys, *argv))
+    err = _one_line(*run_cli(capsys, *argv))
     assert needle in err
     assert not list(tmp_path.iterdir())
 
@@ -141,13 +135,13 @@ def test_engine_auto_streams_a_file_too_large_for_memory(tmp_path, capsys, monke
     # through the command line: the same posterior as --engine memory, with a note naming what was skipped
     monkeypatch.setattr("bayesreg.streaming.AUTO_MEMORY_SHARE", 1e-12)  # as if the file were huge
     out = tmp_path / "fit"
-    code, _, err = _cli(capsys, "fit", "--data", str(path), "--target", "y", "--prior", "gaussian", "--tau", "1",
+    code, _, err = run_cli(capsys, "fit", "--data", str(path), "--target", "y", "--prior", "gaussian", "--tau", "1",
                         "--sigma", "1", "--out", str(out), "--no-plots")
     assert code == 0 and "streamed in chunks" in err and "skipped" in err
     summary = json.loads((out / "summary.json").read_text())
     assert summary["engine"] == "chunks"
     monkeypatch.undo()
-    code, _, _ = _cli(capsys, "fit", "--data", str(path), "--target", "y", "--prior", "gaussian", "--tau", "1",
+    code, _, _ = run_cli(capsys, "fit", "--data", str(path), "--target", "y", "--prior", "gaussian", "--tau", "1",
                       "--sigma", "1", "--out", str(tmp_path / "mem"), "--no-plots")
     memory = json.loads((tmp_path / "mem" / "summary.json").read_text())
     assert memory["engine"] == "memory"
@@ -183,7 +177,7 @@ def test_warnings_print_as_one_clean_line(tmp_path, capsys):
     X = rng.normal(size=(60, 2))
     path = tmp_path / "const.csv"
     pd.DataFrame({"a": X[:, 0], "flat": 1.0, "y": X[:, 0] + rng.normal(size=60)}).to_csv(path, index=False)
-    code, _, err = _cli(capsys, "compare", "--data", str(path), "--target", "y", *GAUSS[:2], "--tau", "1",
+    code, _, err = run_cli(capsys, "compare", "--data", str(path), "--target", "y", *GAUSS[:2], "--tau", "1",
                         "--sigma", "1", "--methods", "closed_form")
     assert code == 0
     lines = [line for line in err.splitlines() if "warning" in line]

@@ -9,18 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bayesreg.cli import main
 from bayesreg.data import load_diabetes
 from bayesreg.infer.conjugate import gaussian_posterior, nig_posterior
 from bayesreg.priors import ConjugateGaussian, Gaussian
-
-
-def _cli(capsys, *argv):
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = exc.code
-    return (code, *capsys.readouterr())
+from scripts import run_cli
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +29,7 @@ def diabetes_csv(tmp_path_factory):
 def _fit(capsys, root, name, *options):
     out = root / name
     if not out.exists():
-        code, _, err = _cli(capsys, "fit", "--data", str(root / "train.csv"), "--target", "y", *options, "--out",
+        code, _, err = run_cli(capsys, "fit", "--data", str(root / "train.csv"), "--target", "y", *options, "--out",
                             str(out), "--no-plots")
         assert code == 0, err
     return out
@@ -45,7 +37,7 @@ def _fit(capsys, root, name, *options):
 
 def _predict(capsys, root, fit_dir, name, *extra):
     target = root / name
-    code, out, err = _cli(capsys, "predict", "--fit", str(fit_dir), "--data", str(root / "new.csv"), "--out",
+    code, out, err = run_cli(capsys, "predict", "--fit", str(fit_dir), "--data", str(root / "new.csv"), "--out",
                           str(target), "--force", *extra)
     assert code == 0, err
     return pd.read_csv(target), out
@@ -107,7 +99,7 @@ def test_standardised_and_categorical_fit_predicts_new_rows(tmp_path, capsys):
                           "colour": rng.choice(["red", "blue", "green"], n), "id": np.arange(n)})
     frame["y"] = 0.01 * frame["size"] + 2e3 * frame["tiny"] + (frame["colour"] == "red") + rng.normal(size=n)
     frame.to_csv(tmp_path / "train.csv", index=False)
-    code, _, err = _cli(capsys, "fit", "--data", str(tmp_path / "train.csv"), "--target", "y", "--drop", "id",
+    code, _, err = run_cli(capsys, "fit", "--data", str(tmp_path / "train.csv"), "--target", "y", "--drop", "id",
                         "--standardize", "--prior", "gaussian", "--tau", "1", "--sigma", "1", "--out",
                         str(tmp_path / "fit"), "--no-plots")
     assert code == 0, err
@@ -115,7 +107,7 @@ def test_standardised_and_categorical_fit_predicts_new_rows(tmp_path, capsys):
     assert "original_units" in summary and any("reference level 'blue'" in c for c in summary["columns"])
     new = frame.drop(columns=["id", "y"]).iloc[:10][["colour", "tiny", "size"]]
     new.to_csv(tmp_path / "new.csv", index=False)
-    code, _, err = _cli(capsys, "predict", "--fit", str(tmp_path / "fit"), "--data", str(tmp_path / "new.csv"),
+    code, _, err = run_cli(capsys, "predict", "--fit", str(tmp_path / "fit"), "--data", str(tmp_path / "new.csv"),
                         "--out", str(tmp_path / "p.csv"))
     assert code == 0, err
     table = pd.read_csv(tmp_path / "p.csv")
@@ -139,7 +131,7 @@ def test_rows_that_do_not_fit_are_one_line_and_nothing_written(diabetes_csv, cap
     root, frame = diabetes_csv
     fit_dir = _fit(capsys, root, "exact", "--prior", "gaussian", "--tau", "20", "--sigma", "54")
     change(frame.iloc[400:].drop(columns=["y"])).to_csv(tmp_path / "bad.csv", index=False)
-    code, out, err = _cli(capsys, "predict", "--fit", str(fit_dir), "--data", str(tmp_path / "bad.csv"), "--out",
+    code, out, err = run_cli(capsys, "predict", "--fit", str(fit_dir), "--data", str(tmp_path / "bad.csv"), "--out",
                           str(tmp_path / "p.csv"))
     assert code == 2 and needle in err and err.count("\n") == 1 and "Traceback" not in err
     assert not (tmp_path / "p.csv").exists()
@@ -156,7 +148,7 @@ def test_predict_refuses_bad_fit_dirs_and_existing_outputs(diabetes_csv, capsys,
         ([str(fit_dir), str(tmp_path / "q.txt")], "must end in .csv"),
     ]
     for (fit, out), needle in cases:
-        code, _, err = _cli(capsys, "predict", "--fit", fit, "--data", str(root / "new.csv"), "--out", out)
+        code, _, err = run_cli(capsys, "predict", "--fit", fit, "--data", str(root / "new.csv"), "--out", out)
         assert code == 2 and needle in err and err.count("\n") == 1
     assert keep.read_text() == "keep" and not (tmp_path / "q.csv").exists()
 
@@ -170,6 +162,6 @@ def test_predictions_from_an_unreliable_fit_say_so(diabetes_csv, capsys, tmp_pat
     summary = json.loads((fit_dir / "summary.json").read_text())
     summary.update(reliable=False, health={"verdict": "unreliable", "reasons": ["R-hat up to 1.2"]})
     (fit_dir / "summary.json").write_text(json.dumps(summary))
-    code, _, err = _cli(capsys, "predict", "--fit", str(fit_dir), "--data", str(root / "new.csv"), "--out",
+    code, _, err = run_cli(capsys, "predict", "--fit", str(fit_dir), "--data", str(root / "new.csv"), "--out",
                         str(tmp_path / "p.csv"))
     assert code == 0 and "UNRELIABLE (R-hat up to 1.2)" in err

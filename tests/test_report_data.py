@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bayesreg.cli import main
 from bayesreg.data import load_diabetes
+from scripts import run_cli
 
 
 @pytest.fixture(scope="module")
@@ -24,17 +24,11 @@ def user_csv(tmp_path_factory):
     return path
 
 
-def _cli(capsys, *argv):
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = exc.code
-    return (code, *capsys.readouterr())
 
 
 def test_report_on_a_users_file(user_csv, tmp_path, capsys):
     out = tmp_path / "report"
-    code, stdout, err = _cli(capsys, "report", "--data", str(user_csv), "--target", "progression", "--drop",
+    code, stdout, err = run_cli(capsys, "report", "--data", str(user_csv), "--target", "progression", "--drop",
                              "patient_id", "--standardize", "--quick", "--out", str(out))
     assert code == 0, err
     summary = json.loads((out / "summary.json").read_text())
@@ -55,6 +49,6 @@ def test_report_on_a_users_file(user_csv, tmp_path, capsys):
 ])
 def test_bad_report_options_are_one_line(user_csv, tmp_path, capsys, argv, needle):
     argv = [a.replace("{csv}", str(user_csv)) for a in argv]
-    code, _, err = _cli(capsys, "report", *argv, "--out", str(tmp_path / "r"))
+    code, _, err = run_cli(capsys, "report", *argv, "--out", str(tmp_path / "r"))
     assert code == 2 and needle in err and err.count("\n") == 1 and "Traceback" not in err
     assert not (tmp_path / "r").exists()

@@ -12,9 +12,9 @@ import pytest
 from sklearn.linear_model import BayesianRidge, Ridge
 from sklearn.model_selection import GridSearchCV, KFold
 
-from bayesreg.cli import main
 from bayesreg.data import from_arrays, load_file
 from bayesreg.selection import maximise_evidence, select_lambda
+from scripts import run_cli
 
 SCALES = 10.0 ** np.linspace(-3, 3, 8)  # feature sds from 1e-3 to 1e3
 
@@ -37,12 +37,6 @@ def _load(path):
         return load_file(path, "y")
 
 
-def _cli(capsys, *argv):
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = exc.code
-    return (code, *capsys.readouterr())
 
 
 def test_evidence_pick_equals_bayesian_ridge_on_badly_scaled_features(tmp_path):
@@ -90,7 +84,7 @@ def _signal(rng, n=200):
 def test_cli_json_keys_plot_and_conventions(tmp_path, capsys):
     path = _scaled_csv(tmp_path, n=300)
     out_json, out_png = tmp_path / "lam.json", tmp_path / "lam.png"
-    code, out, err = _cli(capsys, "select", "--data", str(path), "--target", "y", "--json", str(out_json),
+    code, out, err = run_cli(capsys, "select", "--data", str(path), "--target", "y", "--json", str(out_json),
                           "--plot", str(out_png))
     assert code == 0, err
     saved = json.loads(out_json.read_text())
@@ -100,7 +94,7 @@ def test_cli_json_keys_plot_and_conventions(tmp_path, capsys):
     assert out_png.stat().st_size > 10_000 and "torch_sgd_mse" in out and "differ by" in err
     # existing outputs are refused without --force, and untouched
     before = out_json.read_bytes()
-    code, _, err = _cli(capsys, "select", "--data", str(path), "--target", "y", "--json", str(out_json))
+    code, _, err = run_cli(capsys, "select", "--data", str(path), "--target", "y", "--json", str(out_json))
     assert code == 2 and "already exists" in err and err.count("\n") == 1 and out_json.read_bytes() == before
 
 
@@ -112,7 +106,7 @@ def test_cli_json_keys_plot_and_conventions(tmp_path, capsys):
 ])
 def test_cli_bad_input_is_one_line(tmp_path, capsys, argv, needle):
     path = _scaled_csv(tmp_path, n=50)
-    code, out, err = _cli(capsys, "select", "--data", str(path), "--target", "y", *argv, "--json",
+    code, out, err = run_cli(capsys, "select", "--data", str(path), "--target", "y", *argv, "--json",
                           str(tmp_path / "x.json"))
     assert code == 2 and needle in err and err.strip().count("\n") == 0 and "Traceback" not in err
     assert not (tmp_path / "x.json").exists()
