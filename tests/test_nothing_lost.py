@@ -19,8 +19,6 @@ from scripts import run_cli
 GAUSS = ["--prior", "gaussian", "--tau", "20", "--sigma", "54"]
 
 
-
-
 def _one_line(code, out, err):
     assert code == 2, (out, err)
     assert err.count("\n") == 1 and "Traceback" not in err and ": error: " in err, err

@@ -24,8 +24,6 @@ def user_csv(tmp_path_factory):
     return path
 
 
-
-
 def test_report_on_a_users_file(user_csv, tmp_path, capsys):
     out = tmp_path / "report"
     code, stdout, err = run_cli(capsys, "report", "--data", str(user_csv), "--target", "progression", "--drop",

@@ -37,8 +37,6 @@ def _load(path):
         return load_file(path, "y")
 
 
-
-
 def test_evidence_pick_equals_bayesian_ridge_on_badly_scaled_features(tmp_path):
     data = _load(_scaled_csv(tmp_path))
     pick = select_lambda(data, methods=("evidence",)).picks["evidence"]
