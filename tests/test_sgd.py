@@ -361,6 +361,15 @@ def test_adamw_rejects_a_decay_that_flips_the_weights():
         adamw(X0, Y0, L2, lr=40.0)  # wd = 2/60
 
 
+def test_adamw_default_step_is_capped_where_the_decay_would_flip_the_weights():
+    y_big = Y0 * 1e4  # default lr = 0.05·max|y| would make lr·wd ≥ 1 at wd = 2λ/n
+    strong = PenalizedLeastSquares(l2=float(len(Y0)) * 10.0, bias="flat")  # wd = 20
+    result = adamw(X0, y_big, strong, max_steps=50)
+    assert np.all(np.isfinite(result.w))
+    with pytest.raises(SpecError, match="lr·wd"):
+        adamw(X0, y_big, strong, lr=0.06, max_steps=50)  # given by the user: refused, not changed
+
+
 @pytest.mark.parametrize("solver", [prox_sgd, subgradient_sgd])
 def test_l1_solvers_validate(solver):
     with pytest.raises(SpecError, match="lr"):

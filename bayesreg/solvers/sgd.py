@@ -615,7 +615,8 @@ def adamw(X, y, problem: PenalizedLeastSquares, *, reference=None, lr: float | N
     not the ridge condition ``g_j = −wd·w_j``. For ``wd·|w_j| < 1`` this needs ``|g_j| ≈ ε·wd·|w_j|``
     (ε = 1e-8): a nearly stationary point of the *unpenalised* loss. Measured on full-batch problems it ends near
     least squares, far from the ridge MAP that :func:`adam_l2` and :func:`sgd_weight_decay` reach with the same
-    ``wd = 2λ₂/n``. The decoupled decay multiplies w by ``1 − lr·wd`` per step, so ``lr·wd < 1`` is required.
+    ``wd = 2λ₂/n``. The decoupled decay multiplies w by ``1 − lr·wd`` per step, so ``lr·wd < 1`` is required: a
+    given ``lr`` beyond it is refused, and a default step (0.05·max|y|) beyond it becomes ``0.5/wd``.
     Schedule, defaults and parameters as for :func:`adam_l2`; ``converged`` reports the same parameter-change
     rule, and says that AdamW stopped moving, not that it found the MAP.
     """
@@ -625,10 +626,13 @@ def adamw(X, y, problem: PenalizedLeastSquares, *, reference=None, lr: float | N
 def _adam(method: str, optimizer_cls, X, y, problem, reference, lr, decay_steps, max_steps, tol) -> MapResult:
     """Shared body of :func:`adam_l2` and :func:`adamw`: full batch, ``lr_t = lr / (1 + t/decay_steps)``."""
     data = _prepare(method, X, y, problem, reference, l2_only=True)
+    given = lr is not None
     lr = 0.05 * max(1.0, float(np.max(np.abs(data.y)))) if lr is None else positive(lr, "lr (the learning rate)")
     decay_steps = positive(decay_steps, "decay_steps")
     decoupled = optimizer_cls is torch.optim.AdamW
     wd_max = max(data.wd, data.wd_b)
+    if decoupled and not given and lr * wd_max >= 1:
+        lr = 0.5 / wd_max  # the default step would flip the weights: halve the decay's reach instead
     if decoupled and lr * wd_max >= 1:
         raise SpecError(
             f"adamw multiplies w by 1 − lr·wd each step, and lr·wd = {lr * wd_max:.3g} ≥ 1 (lr={lr}, "
