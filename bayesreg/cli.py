@@ -133,9 +133,16 @@ names those that can. --method map writes the posterior mode alone (the same fil
 reports the mode in the MAP column, with its definition: the joint mode of (w, b, σ) on their own scales, for a
 hierarchical τ the mode of its marginal posterior where that has a closed form, else no value and the reason.
 
-Writes DIR/posterior.nc (ArviZ InferenceData), DIR/summary.json (per parameter: mean, sd,
-94% HDI, MAP, R-hat, ESS; the health verdict; the same --seed gives the same file), DIR/timing.json (seconds)
-and diagnostic plots (PNG). An unreliable posterior (divergences, R-hat ≥ 1.01, low ESS, SVI not converged) is
+Writes DIR/posterior.nc (ArviZ InferenceData, with a prior group), DIR/summary.json (per parameter: mean, sd,
+94% HDI, MAP, R-hat, ESS; the health verdict; the same --seed gives the same file), DIR/model.json (the column
+recipe and, for an exact fit, the closed form: what `bayesreg predict` reads), DIR/timing.json (seconds) and
+diagnostic plots (PNG).
+
+your own file:
+  # choose columns, one-hot encode text columns, standardise; then predict new rows
+  bayesreg fit --data runs.csv --target y --drop run_id --standardize --prior gaussian --lam 15 --sigma 54 \
+      --out out/fit
+  bayesreg predict --fit out/fit --data new_runs.csv --out out/predictions.csv An unreliable posterior (divergences, R-hat ≥ 1.01, low ESS, SVI not converged) is
 flagged on the terminal and in summary.json ("reliable": false, with the reasons). Fewer than 100 draws in all
 are refused. Everything is built in a temporary directory and renamed into place: an error or Ctrl-C leaves
 complete results or none.
