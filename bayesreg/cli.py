@@ -136,16 +136,15 @@ hierarchical τ the mode of its marginal posterior where that has a closed form,
 Writes DIR/posterior.nc (ArviZ InferenceData, with a prior group), DIR/summary.json (per parameter: mean, sd,
 94% HDI, MAP, R-hat, ESS; the health verdict; the same --seed gives the same file), DIR/model.json (the column
 recipe and, for an exact fit, the closed form: what `bayesreg predict` reads), DIR/timing.json (seconds) and
-diagnostic plots (PNG).
-
-your own file:
-  # choose columns, one-hot encode text columns, standardise; then predict new rows
-  bayesreg fit --data runs.csv --target y --drop run_id --standardize --prior gaussian --lam 15 --sigma 54 \
-      --out out/fit
-  bayesreg predict --fit out/fit --data new_runs.csv --out out/predictions.csv An unreliable posterior (divergences, R-hat ≥ 1.01, low ESS, SVI not converged) is
+diagnostic plots (PNG). An unreliable posterior (divergences, R-hat ≥ 1.01, low ESS, SVI not converged) is
 flagged on the terminal and in summary.json ("reliable": false, with the reasons). Fewer than 100 draws in all
 are refused. Everything is built in a temporary directory and renamed into place: an error or Ctrl-C leaves
 complete results or none.
+
+your own file:
+  # choose columns, one-hot encode text columns, standardise; then predict new rows
+  bayesreg fit --data runs.csv --target y --drop run_id --standardize --prior gaussian --lam 15 --sigma 54 --out out/fit
+  bayesreg predict --fit out/fit --data new_runs.csv --out out/predictions.csv
 
 data larger than memory:
   # stream a Parquet/CSV file in chunks: only n, the means and the centred cross-products are kept (O(d²))
@@ -464,7 +463,7 @@ def _load_source(args):
     """``(Dataset or NamedStats, seconds)``: the rows (engine memory) or only their sufficient statistics."""
     import time
 
-    from .data_options import load_from_args
+    from .data_options import column_options, load_from_args
 
     began = time.perf_counter()
     if args.engine == "memory":
@@ -472,7 +471,7 @@ def _load_source(args):
     else:
         from .streaming import DEFAULT_CHUNK_ROWS, stats_from_source
 
-        features = [c.strip() for c in args.features.split(",")] if args.features else None
+        features = column_options(args).get("features")
         data = stats_from_source(args.data, args.target, args.engine, features=features,
                                  chunk_rows=args.chunk_rows or DEFAULT_CHUNK_ROWS, scheduler=args.scheduler)
     from .resources import configure_threads
