@@ -7,15 +7,19 @@ cannot, in words) and :meth:`Backend.run`. Back ends read the model's components
 ========  =======================================================================================================
 exact     the closed-form posterior: a prior conjugate with a Gaussian likelihood (``gaussian_conjugacy``:
           Gaussian with σ fixed, or the σ-scaled Gaussian with an inverse-gamma σ²)
-gibbs     the Bayesian-lasso Gibbs sampler: a prior with a ``scale_mixture``, σ fixed or inverse-gamma σ²
-nuts      NUTS on the O(d²) sufficient-statistics potential: every prior with a likelihood that has
-          sufficient statistics
+gibbs     Gaussian noise: the Bayesian-lasso Gibbs sampler (a prior with a ``scale_mixture``, σ fixed or
+          inverse-gamma σ²); a likelihood with a Pólya–Gamma augmentation (logistic): the Pólya–Gamma sampler
+          (a Gaussian prior, or a prior with a ``scale_mixture``)
+nuts      NUTS on the O(d²) sufficient-statistics potential (a likelihood with sufficient statistics), or on the
+          O(nd) row potential (any other likelihood; needs the rows): every prior
+laplace   the Laplace approximation N(mode, H⁻¹) with MacKay's evidence: every scale fixed
 svi       stochastic variational inference on the Pyro model: every prior; needs the data rows
 map       the posterior mode alone (:mod:`bayesreg.mode`): every model where a mode exists
 ========  =======================================================================================================
 
 ``auto`` takes the first of exact, gibbs, nuts that supports the model: exact draws first, then the sampler
-that needs no tuning.
+that needs no tuning. For a likelihood without sufficient statistics (the logistic) it takes nuts, then gibbs
+(:data:`ROW_AUTO_ORDER`: the faster of the two exact samplers, measured).
 """
 
 from __future__ import annotations
@@ -71,7 +75,18 @@ def _exact_supports(model: Model, data) -> str | None:
     return f"the {model.prior.name} prior is not conjugate with Gaussian noise"
 
 
+def _rows_needed(model: Model, data) -> str | None:
+    if not model.likelihood.has_sufficient_statistics and isinstance(data, SufficientStats):
+        return (f"the {model.likelihood.name} likelihood has no sufficient statistics: it needs the data rows "
+                "(--engine memory)")
+    return None
+
+
 def _gibbs_supports(model: Model, data) -> str | None:
+    if getattr(model.likelihood, "polya_gamma", False):
+        from .infer.polya_gamma import supports_polya_gamma
+
+        return _rows_needed(model, data) or supports_polya_gamma(model)
     reason = _gaussian_noise(model)
     if reason:
         return reason
@@ -84,7 +99,15 @@ def _gibbs_supports(model: Model, data) -> str | None:
 
 
 def _nuts_supports(model: Model, data) -> str | None:
-    return _gaussian_noise(model)
+    return _rows_needed(model, data)
+
+
+def _laplace_supports(model: Model, data) -> str | None:
+    if model.prior.hyperpriors():
+        return "the prior's scale has a prior of its own (the approximation is over (w, b) with scales fixed)"
+    if model.sigma_prior is not None:
+        return "σ has a prior (the approximation is over (w, b) with σ fixed)"
+    return _rows_needed(model, data)
 
 
 def _svi_supports(model: Model, data) -> str | None:
@@ -110,6 +133,12 @@ def _run_exact(data, model: Model, o: dict) -> Posterior:
 def _run_gibbs(data, model: Model, o: dict) -> Posterior:
     from .infer.gibbs import gibbs_lasso
 
+    if getattr(model.likelihood, "polya_gamma", False):
+        from .infer.polya_gamma import polya_gamma_gibbs
+
+        return polya_gamma_gibbs(data, model, chains=o["chains"], draws=o["draws"], warmup=o["warmup"],
+                                 seed=o["seed"], progress=o["progress"]("gibbs sweeps"))
+
     mixture = model.prior.scale_mixture()
     noise = model.sigma if model.sigma is not None else model.sigma_prior
     return gibbs_lasso(data, scale=mixture.scale, scale_prior=mixture.scale_prior, sigma=noise, bias=model.bias,
@@ -123,6 +152,13 @@ def _run_nuts(data, model: Model, o: dict) -> Posterior:
 
     return nuts(data, LinearRegressionModel(model), chains=o["chains"], draws=o["draws"], warmup=o["warmup"],
                 seed=o["seed"], dense_mass=o["dense_mass"], progress=o["progress"]("nuts iterations"))
+
+
+def _run_laplace(data, model: Model, o: dict) -> Posterior:
+    from .infer.laplace_approx import laplace_approximation
+
+    approx = laplace_approximation(data, model)
+    return approx.draws(o["draws"], o["chains"], o["seed"]).with_(mode=approx.mode)
 
 
 def _run_svi(data, model: Model, o: dict) -> Posterior:
@@ -141,7 +177,7 @@ def _run_map(data, model: Model, o: dict) -> Posterior:
         raise SpecError(f"no MAP for this model: {mode.reason}")
     names = tuple(getattr(data, "feature_names", None) or (f"x{j}" for j in range(data.d)))
     draws = {k: np.asarray(v, dtype=np.float64)[None, None] for k, v in mode.values.items()}
-    return Posterior("map", draws, names, sigma_fixed=model.sigma, mode=mode,
+    return Posterior("map", draws, names, sigma_fixed=model.sigma, mode=mode, likelihood=model.likelihood,
                      info={"converged": mode.converged, "definition": mode.definition},
                      diagnostics=RunDiagnostics("point estimate", converged=mode.converged,
                                                 note="the MAP solver stopped before its convergence criterion"))
@@ -150,7 +186,8 @@ def _run_map(data, model: Model, o: dict) -> Posterior:
 BACKENDS: dict[str, Backend] = {b.name: b for b in (
     Backend("exact", "the closed-form posterior (independent exact draws)", _exact_supports, _run_exact),
     Backend("gibbs", "the Bayesian-lasso Gibbs sampler (exact conditionals)", _gibbs_supports, _run_gibbs),
-    Backend("nuts", "NUTS on the sufficient-statistics potential", _nuts_supports, _run_nuts),
+    Backend("nuts", "NUTS on the sufficient-statistics or row potential", _nuts_supports, _run_nuts),
+    Backend("laplace", "the Laplace approximation at the mode (an approximation)", _laplace_supports, _run_laplace),
     Backend("svi", "stochastic variational inference (an approximation)", _svi_supports, _run_svi),
     Backend("map", "the posterior mode alone (no uncertainty)", _map_supports, _run_map),
 )}
@@ -164,9 +201,16 @@ def capable(model: Model, data) -> list[str]:
     return [name for name, b in BACKENDS.items() if b.supports(model, data) is None]
 
 
+#: What ``auto`` tries for a likelihood without sufficient statistics (the logistic): NUTS on the row potential,
+#: warm-started at the MAP with the Laplace covariance as its mass matrix, gave 1.5× the Pólya–Gamma sampler's
+#: effective draws per second on breast_cancer (min bulk ESS of w: 670/s against 437/s, 4 × 1000 draws).
+ROW_AUTO_ORDER = ("nuts", "gibbs")
+
+
 def choose(model: Model, data) -> str:
     """The back end ``method="auto"`` runs."""
-    for name in AUTO_ORDER:
+    order = AUTO_ORDER if model.likelihood.has_sufficient_statistics else ROW_AUTO_ORDER
+    for name in order:
         if BACKENDS[name].supports(model, data) is None:
             return name
     raise SpecError(f"no sampler can run this model; methods that can: {', '.join(capable(model, data))}")

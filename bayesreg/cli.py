@@ -10,7 +10,9 @@ import sys
 from . import __version__
 from .argparsing import Parser, real, seed
 from .conventions import (
+    CLASSIFIER_CONVENTIONS,
     CONVENTIONS,
+    conventions_for,
     get_convention,
     to_canonical_lam,
 )
@@ -93,11 +95,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=real, metavar="C", help="log: the width c in log(1 + w²/c²)")
     p.add_argument("--df", type=real, metavar="NU", help="student-t: degrees of freedom ν")
     p.add_argument("--scale", type=real, metavar="S", help="student-t: the scale s")
-    p.add_argument("--sigma", type=real, required=True, metavar="S", help="noise standard deviation σ")
+    p.add_argument("--likelihood", choices=("gaussian", "logistic"), default="gaussian",
+                   help="gaussian: a regression's squared loss (default); logistic: a classifier's log-loss "
+                        "(LogisticRegression, BCEWithLogitsLoss): no σ, λ = 1/τ²")
+    p.add_argument("--sigma", type=real, metavar="S",
+                   help="noise standard deviation σ (regression: required; a classifier has none)")
     p.add_argument("--n", type=int, default=None, metavar="N",
                    help="number of training rows (needed by mean-loss conventions)")
     p.add_argument("--convention", default="canonical", metavar="C",
-                   help=f"one of: {', '.join(CONVENTIONS)} (default: canonical)")
+                   help=f"regression: one of {', '.join(CONVENTIONS)}; classifier (--likelihood logistic): one of "
+                        f"{', '.join(CLASSIFIER_CONVENTIONS)} (default: canonical)")
     p.add_argument("--json", action="store_true", help="print a JSON object instead of text")
     p.set_defaults(run=_run_prior)
     _add_compare(sub)
@@ -169,8 +176,9 @@ def _add_fit(sub) -> None:
     p.add_argument("--tau-prior", metavar="SPEC",
                    help="a prior on the weights' scale instead of fixing it (halfnormal:S, halfcauchy:S, "
                         "invgamma:A,B on τ²): λ is inferred")
-    noise = p.add_mutually_exclusive_group(required=True)
-    noise.add_argument("--sigma", type=real, metavar="S", help="noise standard deviation σ, fixed")
+    noise = p.add_mutually_exclusive_group()
+    noise.add_argument("--sigma", type=real, metavar="S",
+                       help="noise standard deviation σ, fixed (regression: --sigma or --sigma-prior is required)")
     noise.add_argument("--sigma-prior", metavar="SPEC",
                        help="a prior on σ: halfnormal:S, halfcauchy:S, or invgamma:A,B on σ²")
     from .fitting import METHODS
@@ -218,6 +226,10 @@ def _add_data_and_prior_options(p) -> None:
     from .data_options import add_data_options
 
     add_data_options(p)
+    p.add_argument("--likelihood", choices=("gaussian", "logistic"), default="gaussian",
+                   help="gaussian: regression with noise sd σ (default); logistic: a classifier (Bernoulli, logit "
+                        "link) of a two-class target (0/1 or two labels): no σ, λ = 1/τ²; its --convention is one "
+                        "of " + ", ".join(CLASSIFIER_CONVENTIONS))
     p.add_argument("--prior", required=True, choices=CLI_PRIORS, metavar="PRIOR",
                    help="gaussian (= l2, weight decay), laplace (= l1), or a penalty's prior as `bayesreg prior` "
                         "reads it: elastic-net, l2-norm, group-lasso, log, student-t")
@@ -256,8 +268,8 @@ def _add_compare(sub) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_data_and_prior_options(p)
-    p.add_argument("--sigma", type=real, required=True, metavar="S",
-                   help="noise standard deviation σ (fixed)")
+    p.add_argument("--sigma", type=real, metavar="S",
+                   help="noise standard deviation σ (fixed; regression only)")
     p.add_argument("--methods", metavar="M,M", help="comma-separated subset of the methods (default: all)")
     p.add_argument("--json", metavar="FILE", help="write the comparison as JSON to FILE")
     p.add_argument("--plot", metavar="FILE", help="write the convergence plot (PNG) to FILE")
@@ -329,7 +341,8 @@ def _interrupted_state(args) -> str:
 # ------------------------------------------------------------------------------------------------ prior
 
 def _run_prior(args) -> int:
-    report = prior_report(args.penalty, args.lam, args.sigma, args.n, args.convention, l1_ratio=args.l1_ratio,
+    report = prior_report(args.penalty, args.lam, args.sigma, args.n, args.convention, args.likelihood,
+                          l1_ratio=args.l1_ratio,
                           d=args.d, groups=args.groups, width=args.width, df=args.df, scale=args.scale)
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
@@ -340,20 +353,24 @@ def _run_prior(args) -> int:
 
 def _format_prior(r: dict) -> str:
     g = r["given"]
-    conv = get_convention(g["convention"])
+    family = r.get("likelihood", "gaussian")
+    conv = get_convention(g["convention"], family)
+    classifier = family == "logistic"
     pen = "(λ/2)‖w‖² (L2, weight decay)" if r["penalty"] == "l2" else "λ‖w‖₁ (L1, lasso)"
     n_text = f", n = {g['n']}" if g["n"] is not None else ""
     if r["penalty"] == "l2":
-        relation = f"τ = σ/√λ = {g['sigma']:g}/√{r['canonical_lam']:.6g} = {r['params']['tau']:.6g}"
+        relation = (f"τ = 1/√λ = 1/√{r['canonical_lam']:.6g} = {r['params']['tau']:.6g}" if classifier else
+                    f"τ = σ/√λ = {g['sigma']:g}/√{r['canonical_lam']:.6g} = {r['params']['tau']:.6g}")
         neglog = f"−log p(w) = ‖w‖²/(2τ²) + const = {1 / (2 * r['params']['tau'] ** 2):.6g}·‖w‖² + const"
     else:
-        relation = f"s = σ²/λ = {g['sigma']:g}²/{r['canonical_lam']:.6g} = {r['params']['scale']:.6g}"
+        relation = (f"s = 1/λ = 1/{r['canonical_lam']:.6g} = {r['params']['scale']:.6g}" if classifier else
+                    f"s = σ²/λ = {g['sigma']:g}²/{r['canonical_lam']:.6g} = {r['params']['scale']:.6g}")
         neglog = f"−log p(w) = ‖w‖₁/s + const = {1 / r['params']['scale']:.6g}·‖w‖₁ + const"
+    noise = "logistic likelihood (no σ)" if classifier else f"noise sd σ = {g['sigma']:g}"
     lines = [
-        f"Penalty {pen}, {conv.param_for(r['penalty'])} = {g['lam']:g} in convention {conv.name}{n_text}, "
-        f"noise sd σ = {g['sigma']:g}",
+        f"Penalty {pen}, {conv.param_for(r['penalty'])} = {g['lam']:g} in convention {conv.name}{n_text}, {noise}",
         f"  objective: {conv.objective_for(r['penalty'])}   ({conv.source})",
-        f"  canonical λ (½Σr² + ...): {r['canonical_lam']:.6g}",
+        f"  canonical λ ({'Σ logloss' if classifier else '½Σr²'} + ...): {r['canonical_lam']:.6g}",
         "",
         f"Implied prior: {r['density']}",
         f"  {relation}",
@@ -362,9 +379,9 @@ def _format_prior(r: dict) -> str:
         *(f"  note: {note}" for note in r["notes"]),
         "",
         "The same penalty in every convention:",
-        f"  {'convention':<20} {'parameter':<20} value",
+        f"  {'convention':<22} {'parameter':<20} value",
     ]
-    for c in CONVENTIONS.values():
+    for c in conventions_for(family).values():
         if c.name in r["lam"]:
             mark = "   ← given" if c.name == conv.name else ""
             value = f"{r['lam'][c.name]:.6g}{mark}"
@@ -373,7 +390,7 @@ def _format_prior(r: dict) -> str:
         else:
             value = f"— (no {r['penalty'].upper()} option)"
         param = c.param_for(r["penalty"]) if c.supports(r["penalty"]) else ""
-        lines.append(f"  {c.name:<20} {param:<20} {value}")
+        lines.append(f"  {c.name:<22} {param:<20} {value}")
     return "\n".join(lines)
 
 
@@ -492,11 +509,35 @@ def _progress(enabled: bool):
     return report
 
 
+def _check_noise(args) -> None:
+    """σ is given for a regression and refused for a classifier (before anything is read or written)."""
+    sigma_prior = getattr(args, "sigma_prior", None)
+    if args.likelihood == "logistic":
+        if args.sigma is not None or sigma_prior is not None:
+            flag = "--sigma" if args.sigma is not None else "--sigma-prior"
+            raise SpecError(f"a classifier has no noise σ (the log-loss is the negative log-likelihood itself, "
+                            f"λ = 1/τ²): drop {flag}")
+        if args.engine in ("chunks", "dask"):
+            raise SpecError(f"the logistic likelihood has no sufficient statistics: --engine {args.engine} keeps "
+                            "none of the rows it needs; use --engine memory")
+        args.engine = "memory" if args.engine == "auto" else args.engine
+        return
+    if args.sigma is None and sigma_prior is None:
+        raise SpecError("a regression needs the noise: --sigma S (fixed)"
+                        + (" or --sigma-prior SPEC" if hasattr(args, "sigma_prior") else "")
+                        + "; for a two-class target use --likelihood logistic")
+
+
 def _prior_of(args, data, *, sigma_random: bool = False, tau_prior=None):
     """The prior on w the options give (the same conversion `bayesreg prior` prints)."""
     from .priors import prior_from_options
 
     d = args.d if args.d is not None or args.prior != "l2-norm" else data.d
+    if args.likelihood == "logistic":  # no σ: λ = 1/τ², the classifier's conventions
+        return prior_from_options(args.prior, sigma=1.0, n=data.n, tau=args.tau, scale=args.scale, lam=args.lam,
+                                  convention=get_convention(args.convention or "canonical", "logistic"),
+                                  tau_prior=tau_prior, l1_ratio=args.l1_ratio, d=d, groups=args.groups,
+                                  width=args.width, df=args.df)
     return prior_from_options(args.prior, sigma=args.sigma, n=data.n, tau=args.tau, scale=args.scale,
                               lam=args.lam, convention=args.convention, tau_prior=tau_prior,
                               sigma_random=sigma_random, l1_ratio=args.l1_ratio, d=d, groups=args.groups,
@@ -508,6 +549,7 @@ def _run_compare(args) -> int:
     from .outputs import check_output_file, save_figure, write_json
 
     _check_engine(args)
+    _check_noise(args)
     for option, path in (("--json", args.json), ("--plot", args.plot)):
         if path:
             check_output_file(path, force=args.force, option=option)
@@ -516,13 +558,13 @@ def _run_compare(args) -> int:
         print(f"note: {note}", file=sys.stderr)
     data, _ = _load_source(args)
     prior = _prior_of(args, data)
-    available = methods_for(prior)
+    available = methods_for(prior, args.likelihood)
     methods = tuple(m.strip() for m in args.methods.split(",")) if args.methods else None
     if methods is not None and available[0] not in methods:
         methods = (available[0],) + methods
     if args.engine == "memory":
         comparison = compare_map(data, prior, args.sigma, args.bias, methods=methods,
-                                 progress=_progress(sys.stderr.isatty()))
+                                 progress=_progress(sys.stderr.isatty()), likelihood=args.likelihood)
     else:
         from .priors import parse_bias
         from .streaming import STATS_METHODS, compare_stats
@@ -593,6 +635,7 @@ def _run_fit(args) -> int:
     # everything that can be checked without the data is checked before anything is read or written
     check_draws(args.chains, args.draws, 0 if args.warmup is None else args.warmup, args.method)
     _check_engine(args)
+    _check_noise(args)
     if args.engine in ("chunks", "dask") and args.method == "svi":
         raise SpecError(f"SVI trains on the rows, which --engine {args.engine} does not keep; use --method "
                         "auto/exact/gibbs/nuts/map with it, or --engine memory for SVI")
@@ -604,11 +647,16 @@ def _run_fit(args) -> int:
         data, load_seconds = _load_source(args)
         check_draws_memory(args.chains, args.draws, data.d)
         streamed = args.engine != "memory"
+        classifier = args.likelihood == "logistic"
         sigma = args.sigma if args.sigma is not None else args.sigma_prior
-        prior = _prior_of(args, data, sigma_random=args.sigma is None, tau_prior=args.tau_prior)
+        prior = _prior_of(args, data, sigma_random=args.sigma is None and not classifier, tau_prior=args.tau_prior)
         tty = sys.stderr.isatty()
         if tty:
             print(f"fitting {data.name} ({data.n} rows, {data.d} features) ...", file=sys.stderr, flush=True)
+        if classifier:
+            from .model import Model
+
+            prior, sigma = Model.logistic(prior, args.bias), None
         posterior = fit(data, prior, sigma, args.bias, args.method, chains=args.chains, draws=args.draws,
                         warmup=args.warmup, seed=args.seed, progress=tty,
                         mass=args.mass or ("dense" if args.dense_mass else None), guide=args.guide)
@@ -629,7 +677,8 @@ def _run_fit(args) -> int:
         # no wall-clock value in summary.json: the same --seed gives the same file; times go to timing.json
         summary = {
             "data": data.name, "n": data.n, "d": data.d, "method": posterior.method, "engine": args.engine,
-            "prior": repr(prior), "sigma": str(sigma), "bias": args.bias, "seed": args.seed,
+            "prior": repr(getattr(prior, "prior", prior)), "sigma": str(sigma), "bias": args.bias,
+            "likelihood": args.likelihood, "seed": args.seed,
             "chains": posterior.num_chains, "draws": posterior.num_draws,
             "reliable": verdict.ok, "health": verdict.to_dict(), "notes": notes,
             "map": {"definition": posterior.info.get("map_definition"), "reason": posterior.info.get("map_reason")},
@@ -686,12 +735,12 @@ def _original_units(posterior, columns) -> dict:
 def _provenance(args, prior, n: int) -> dict:
     """How the prior was given (convention, λ as given and canonical) for the InferenceData attrs."""
 
-    out = {"convention": args.convention or "canonical", "data": args.data}
+    out = {"convention": args.convention or "canonical", "data": args.data, "likelihood": args.likelihood}
     if args.lam is not None:
         out["lam"] = args.lam
     if args.lam is not None and args.prior in ("gaussian", "laplace", "l2", "l1"):
         out["lam_canonical"] = to_canonical_lam("l2" if args.prior in ("gaussian", "l2") else "l1", args.lam, n,
-                                                args.convention or "canonical")
+                                                get_convention(args.convention or "canonical", args.likelihood))
     elif args.sigma is not None and hasattr(prior, "canonical_lam"):
         out["lam_canonical"] = prior.canonical_lam(args.sigma)
     return out

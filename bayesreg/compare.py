@@ -35,19 +35,33 @@ METHODS = {
 }
 
 
-def methods_for(prior) -> tuple[str, ...]:
+#: The same for a classifier (the logistic likelihood): Newton / proximal Newton are the references.
+CLASSIFIER_METHODS = {
+    "gaussian": ("newton", "pyro_map", "sgd_weight_decay", "adam_l2", "adamw"),
+    "laplace": ("proximal_newton", "pyro_map", "prox_sgd", "subgradient_sgd"),
+    "other": ("proximal_newton", "pyro_map"),
+}
+
+
+def methods_for(prior, likelihood: str = "gaussian") -> tuple[str, ...]:
     """The methods for ``prior``, reference first, by the shape of its penalty: pure L2 (weight decay and the
     optimisers that implement it), pure L1 (the lasso's), anything else (the prior's own penalised solver and
-    Pyro MAP)."""
+    Pyro MAP). ``likelihood="logistic"``: the classifier's methods (an L1/L2 penalty only)."""
     elementwise = prior.elementwise_penalty(1.0) if not prior.hyperpriors() else None
+    table = METHODS if likelihood == "gaussian" else CLASSIFIER_METHODS
+    if likelihood != "gaussian" and elementwise is None:
+        raise SpecError(f"bayesreg compare --likelihood {likelihood} takes an L1/L2 prior (gaussian, laplace, "
+                        f"elastic-net), not {prior.name}")
     if elementwise is not None and elementwise[0] == 0:
-        return METHODS["gaussian"]
+        return table["gaussian"]
     if elementwise is not None and elementwise[1] == 0:
-        return METHODS["laplace"]
-    return METHODS["other"]
+        return table["laplace"]
+    return table["other"]
 
 DESCRIPTIONS = {
     "closed_form": "Cholesky solve of the normal equations (dual form when d > n)",
+    "newton": "Newton (IRLS) on Σ logloss + (λ/2)‖w‖², Cholesky steps, to rounding",
+    "proximal_newton": "proximal Newton: IRLS + coordinate descent on the L1 model, exact zeros",
     "coordinate_descent": "coordinate descent on the Gram matrix, duality gap ≤ 1e-12 × objective",
     "pyro_map": "Pyro AutoDelta on the sampler's model (L-BFGS / proximal Newton)",
     "penalised_minimiser": "the prior's own solver: coordinate descent, FISTA or exact 1-D coordinate steps",
@@ -65,7 +79,7 @@ class MapComparison:
 
     data_name: str
     prior: Prior
-    sigma: float
+    sigma: float | None
     bias: Bias
     problem: PenalizedLeastSquares
     feature_names: tuple[str, ...]
@@ -95,10 +109,12 @@ class MapComparison:
             strength = f"the {c.prior.name} prior's penalty −σ² log p(w)"
         params = ", ".join(f"{k} = {v:.6g}" if isinstance(v, float) else f"{k} = {v}"
                            for k, v in c.prior.params.items())
+        noise = "logistic likelihood" if c.sigma is None else f"σ = {c.sigma:g}"
+        loss = "Σ logloss" if c.sigma is None else "½Σr²"
         lines = [
             f"MAP on {c.data_name} ({c.n} rows, {len(c.feature_names)} features): {c.prior.name} prior {params}, "
-            f"σ = {c.sigma:g}, bias {c.bias}",
-            f"canonical objective ½Σr² + penalty with {strength}"
+            f"{noise}, bias {c.bias}",
+            f"canonical objective {loss} + penalty with {strength}"
             + (f", λ_b = {p.bias_l2:.6g}" if p.bias_l2 else ""),
             "",
             f"  {'method':<31} {'max|Δw|':>9} {'relative':>9} {'zeros':>6} {'converged':>10}  {'iterations':<28}"
@@ -113,7 +129,7 @@ class MapComparison:
                 f"{'yes' if res.converged else 'NO':>10}  {f'{res.iterations} ({unit})':<28}{res.seconds:8.3f}"
             )
         lines.append("")
-        lines += [f"  {name:<31} {DESCRIPTIONS.get(name, '')}" for name in c.results]
+        lines += [f"  {name:<31} {_description(name, c.sigma is None)}" for name in c.results]
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
@@ -131,7 +147,7 @@ class MapComparison:
                 "iteration_unit": res.info.get("iteration_unit"),
                 "seconds": float(res.seconds),
                 "exact_zeros": self.exact_zeros(name),
-                "description": DESCRIPTIONS.get(name, ""),
+                "description": _description(name, self.sigma is None),
             }
         return {
             "data": self.data_name,
@@ -146,6 +162,11 @@ class MapComparison:
         }
 
 
+def _description(name: str, classifier: bool) -> str:
+    text = DESCRIPTIONS.get(name, "")
+    return text.replace("nn.MSELoss", "nn.BCEWithLogitsLoss") if classifier else text
+
+
 def _problem(prior, sigma: float, bias: Bias, reference: str) -> PenalizedLeastSquares:
     """The canonical L1/L2 objective of the prior; for another penalty, only the bias's part of it."""
     if reference != "penalised_minimiser" or prior.elementwise_penalty(sigma) is not None:
@@ -156,6 +177,16 @@ def _problem(prior, sigma: float, bias: Bias, reference: str) -> PenalizedLeastS
 
 
 def _reference(reference: str, X, y, prior, sigma: float, bias: Bias, problem) -> MapResult:
+    if reference in ("newton", "proximal_newton"):
+        import time
+
+        from .solvers.logistic import logistic_map
+
+        began = time.perf_counter()
+        res = logistic_map(X, y, problem, tol=1e-12)
+        return MapResult(reference, res.w, res.b, res.converged, res.iterations, time.perf_counter() - began,
+                         trace=np.array([res.objective]), info={"iteration_unit": "Newton step",
+                                                                "objective": res.objective})
     if reference == "closed_form":
         return ridge(X, y, problem=problem)
     if reference == "coordinate_descent":
@@ -172,20 +203,28 @@ def _finite_or_none(x: float):
 
 
 def _run(name: str, data: Dataset, prior, sigma: float, bias: Bias, problem, reference_w,
-         max_steps: int | None) -> MapResult:
+         max_steps: int | None, likelihood=None) -> MapResult:
     from .solvers import sgd  # torch-heavy: imported only when a comparison runs
     from .solvers.pyro_map import pyro_map
 
     if name == "pyro_map":
-        return pyro_map(data.X, data.y, prior, sigma, bias)
+        return pyro_map(data.X, data.y, prior, sigma, bias, likelihood=likelihood)
     budget = {} if max_steps is None else {"max_steps": max_steps}
-    return getattr(sgd, name)(data.X, data.y, problem, reference=reference_w, **budget)
+    if likelihood is not None and max_steps is None and name == "prox_sgd":
+        budget = {"max_steps": 20_000}  # plain ISTA on a nearly separable log-loss crawls: report where it got
+    loss = {} if likelihood is None else {"loss": "logistic"}
+    return getattr(sgd, name)(data.X, data.y, problem, reference=reference_w, **budget, **loss)
 
 
-def compare_map(data: Dataset, prior: Prior, sigma: float, bias: str | Bias = "flat", *,
+def compare_map(data: Dataset, prior: Prior, sigma: float | None, bias: str | Bias = "flat", *,
                 methods: tuple[str, ...] | None = None, max_steps: int | None = None,
-                progress: Callable[[str, MapResult], None] | None = None) -> MapComparison:
+                progress: Callable[[str, MapResult], None] | None = None,
+                likelihood: str = "gaussian") -> MapComparison:
     """Run every MAP method for ``prior`` on ``data`` and measure each against the exact reference.
+
+    ``likelihood="logistic"`` compares a classifier's MAP (``sigma`` must be None: there is none): Newton or
+    proximal Newton is the reference, the PyTorch optimisers train ``BCEWithLogitsLoss`` at the converted
+    ``weight_decay`` (λ/n), Pyro MAP runs on the Bernoulli model.
 
     Parameters
     ----------
@@ -198,8 +237,21 @@ def compare_map(data: Dataset, prior: Prior, sigma: float, bias: str | Bias = "f
         Called as ``progress(name, result)`` after each method (the CLI prints a line).
     """
     bias = parse_bias(bias)
-    available = methods_for(prior)
-    problem = _problem(prior, sigma, bias, available[0])
+    lik = None
+    if likelihood == "logistic":
+        from .logistic import LogisticLikelihood
+
+        if sigma is not None:
+            raise SpecError("a classifier has no noise σ: drop --sigma (λ = 1/τ²)")
+        lik = LogisticLikelihood()
+        data_y = lik.validate_target(data.y)
+        if not np.array_equal(data_y, data.y):
+            raise SpecError("the classifier's target must be coded 0/1 (load the data with binary=True)")
+    elif likelihood != "gaussian":
+        raise SpecError(f"unknown likelihood {likelihood!r}: choose gaussian or logistic")
+    available = methods_for(prior, likelihood)
+    sigma_value = 1.0 if lik is not None else sigma
+    problem = _problem(prior, sigma_value, bias, available[0])
     wanted = available if methods is None else tuple(methods)
     unknown = [m for m in wanted if m not in available]
     if unknown:
@@ -208,7 +260,7 @@ def compare_map(data: Dataset, prior: Prior, sigma: float, bias: str | Bias = "f
     reference = available[0]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # non-convergence is reported in the result
-        ref = _reference(reference, data.X, data.y, prior, sigma, bias, problem)
+        ref = _reference(reference, data.X, data.y, prior, sigma_value, bias, problem)
     results = {reference: ref}
     if progress:
         progress(reference, ref)
@@ -217,7 +269,7 @@ def compare_map(data: Dataset, prior: Prior, sigma: float, bias: str | Bias = "f
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            results[name] = _run(name, data, prior, sigma, bias, problem, ref.w, max_steps)
+            results[name] = _run(name, data, prior, sigma_value, bias, problem, ref.w, max_steps, lik)
         if progress:
             progress(name, results[name])
     return MapComparison(data.name, prior, sigma, bias, problem, data.feature_names, data.n, reference, results)

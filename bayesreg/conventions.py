@@ -35,6 +35,29 @@ name                        objective                                           
 ``keras``                   (1/n)Σr² + c‖w‖²  /  + c‖w‖₁                             σ²/(nτ²)  /  2σ²/(ns)
 ==========================  ======================================================  ==========================
 
+**Classifiers** (the Bernoulli likelihood, :mod:`bayesreg.logistic`) have no σ: their canonical objective is
+``Σ logloss + (λ/2)‖w‖²`` / ``+ λ‖w‖₁`` (the negative log posterior itself, λ = 1/τ², 1/s). With κ(n) the factor in
+front of Σ logloss, the same division gives λ_L2 = 2γ₂λ_c/κ(n) and λ_L1 = γ₁λ_c/κ(n). In general, with κ* the
+canonical loss factor (½ for squared residuals, 1 for the log-loss), λ_L2 = 2κ*γ₂λ_c/κ(n), λ_L1 = κ*γ₁λ_c/κ(n).
+scikit-learn's ``LogisticRegression`` puts its C on the loss, not the penalty: dividing by C makes λ_c = 1/C
+(``inverse=True``). The classifier presets (:data:`CLASSIFIER_CONVENTIONS`, ``get_convention(name, "logistic")``):
+
+==========================  ======================================================  ==========================
+name                        objective                                               parameter for N(0, τ²) / Laplace(s)
+==========================  ======================================================  ==========================
+``canonical``               Σ logloss + (λ/2)‖w‖²  /  + λ‖w‖₁                        λ = 1/τ²  /  1/s
+``sklearn_logistic``        C·Σ logloss + ½‖w‖²  /  C·Σ logloss + ‖w‖₁                C = τ²  /  s
+``sklearn_sgdclassifier``   (1/n)Σ logloss + (α/2)‖w‖²  /  + α‖w‖₁                   α = 1/(nτ²)  /  1/(ns)
+``torch_bce_mean``          BCEWithLogitsLoss() + SGD(weight_decay): (1/n)Σ + (wd/2)‖w‖²   wd = 1/(nτ²)  /  —
+``torch_bce_sum``           BCEWithLogitsLoss(reduction="sum"): Σ + (wd/2)‖w‖²       wd = 1/τ²  /  —
+``keras_bce``               (1/n)Σ logloss + c‖w‖²  /  + c‖w‖₁                        c = 1/(2nτ²)  /  1/(ns)
+``glmnet_binomial``         (1/n)Σ logloss + (λ/2)‖β‖²  (α=0)  /  + λ‖β‖₁  (α=1)      λ = 1/(nτ²)  /  1/(ns)
+==========================  ======================================================  ==========================
+
+glmnet's binomial family minimises −(1/n)ℓ(β) + λ[(1−α)/2‖β‖² + α‖β‖₁] on *standardised* columns by default
+(``standardize=TRUE``): the penalty, and so the prior, is then on the weights of the standardised features; give
+``--standardize`` to match it.
+
 For ``sklearn_elasticnet`` the convention's λ of the L2 part is the product α(1−ρ) and that of the L1 part is
 αρ; :func:`sklearn_elasticnet_params` turns a pair back into scikit-learn's ``(alpha, l1_ratio)``.
 """
@@ -53,6 +76,8 @@ __all__ = [
     "Convention",
     "CONVENTIONS",
     "CANONICAL",
+    "CLASSIFIER_CONVENTIONS",
+    "conventions_for",
     "get_convention",
     "to_canonical_lam",
     "from_canonical_lam",
@@ -84,6 +109,11 @@ class Convention:
         The objective written out for each penalty.
     source
         The tool or text this convention is taken from.
+    loss
+        ``"squared"`` (regression: the residuals squared) or ``"logloss"`` (a classifier: the Bernoulli negative
+        log-likelihood).
+    inverse
+        The tool's parameter is 1/λ_c, on the loss rather than the penalty (scikit-learn's ``C``).
     """
 
     name: str
@@ -96,6 +126,19 @@ class Convention:
     l2_objective: str | None
     l1_objective: str | None
     source: str
+    loss: str = "squared"
+    inverse: bool = False
+
+    @property
+    def canonical_loss_coef(self) -> float:
+        """κ*: the factor in front of the summed loss in the canonical objective (½ squared, 1 log-loss)."""
+        return 0.5 if self.loss == "squared" else 1.0
+
+    def lam_factor(self, penalty: str, n: int | None) -> float:
+        """The canonical λ per unit of λ_c: 2κ*γ₂/κ(n) (L2) or κ*γ₁/κ(n) (L1)."""
+        coef = _coef_or_raise(self, penalty)
+        factor = self.canonical_loss_coef * coef / self.loss_scale(n)
+        return 2.0 * factor if penalty == "l2" else factor
 
     @property
     def objective(self) -> str:
@@ -126,12 +169,17 @@ class Convention:
     def objective_value(self, penalty: str, lam: float, w, b, X, y) -> float:
         """Evaluate this convention's own objective ``J_c(w, b)`` (numpy float64; for tests and reports)."""
         X = np.asarray(X, dtype=np.float64)
-        r = np.asarray(y, dtype=np.float64) - X @ np.asarray(w, dtype=np.float64) - b
+        eta = X @ np.asarray(w, dtype=np.float64) + b
+        y = np.asarray(y, dtype=np.float64)
         coef = self._penalty_coef(_check_penalty(penalty))
         if coef is None:
             raise _unsupported(self, penalty)
         norm = float(np.sum(np.square(w))) if penalty == "l2" else float(np.sum(np.abs(w)))
-        return self.loss_scale(len(r)) * float(r @ r) + lam * coef * norm
+        loss = (float((y - eta) @ (y - eta)) if self.loss == "squared"
+                else float(np.sum(np.logaddexp(0.0, eta) - y * eta)))
+        if self.inverse:  # C·loss + penalty
+            return lam * self.loss_scale(len(y)) * loss + coef * norm
+        return self.loss_scale(len(y)) * loss + lam * coef * norm
 
     def _penalty_coef(self, penalty: str) -> float | None:
         return self.l2_coef if penalty == "l2" else self.l1_coef
@@ -140,11 +188,11 @@ class Convention:
         return self.name
 
 
-def _preset(name, loss_coef, mean_loss, l2, l1, source) -> Convention:
+def _preset(name, loss_coef, mean_loss, l2, l1, source, loss="squared", inverse=False) -> Convention:
     """``l2``/``l1``: (γ, parameter name, objective) or None where the tool has no such penalty."""
     l2 = l2 or (None, None, None)
     l1 = l1 or (None, None, None)
-    conv = Convention(name, loss_coef, mean_loss, l2[0], l1[0], l2[1], l1[1], l2[2], l1[2], source)
+    conv = Convention(name, loss_coef, mean_loss, l2[0], l1[0], l2[1], l1[1], l2[2], l1[2], source, loss, inverse)
     # Each preset documents itself: help() and the CLI show the objective it minimises.
     object.__setattr__(conv, "__doc__", f"Convention {name!r}: minimises {conv.objective}.")
     return conv
@@ -182,15 +230,57 @@ CONVENTIONS: dict[str, Convention] = {
 }
 
 
-def get_convention(convention: str | Convention) -> Convention:
-    """Return the preset named ``convention`` (a :class:`Convention` is returned as is)."""
+#: The classifier presets (the log-loss of a Bernoulli likelihood), in the order the CLI lists them.
+CLASSIFIER_CONVENTIONS: dict[str, Convention] = {
+    c.name: c
+    for c in (
+        _preset("canonical", 1.0, False, (0.5, "lam", "Σ logloss + (λ/2) ‖w‖²"), (1.0, "lam", "Σ logloss + λ ‖w‖₁"),
+                "the negative log posterior", loss="logloss"),
+        _preset("sklearn_logistic", 1.0, False, (0.5, "C", "C·Σ logloss + ½ ‖w‖²"),
+                (1.0, "C", "C·Σ logloss + ‖w‖₁"),
+                "sklearn.linear_model.LogisticRegression(C, penalty='l2' / 'l1')", loss="logloss", inverse=True),
+        _preset("sklearn_sgdclassifier", 1.0, True, (0.5, "alpha", "(1/n) Σ logloss + (α/2) ‖w‖²"),
+                (1.0, "alpha", "(1/n) Σ logloss + α ‖w‖₁"),
+                "sklearn.linear_model.SGDClassifier(loss='log_loss', alpha, penalty='l2' / 'l1')", loss="logloss"),
+        _preset("torch_bce_mean", 1.0, True, (0.5, "weight_decay", "(1/n) Σ logloss + (wd/2) ‖w‖²"), None,
+                "torch.optim.SGD(weight_decay=wd) on nn.BCEWithLogitsLoss()", loss="logloss"),
+        _preset("torch_bce_sum", 1.0, False, (0.5, "weight_decay", "Σ logloss + (wd/2) ‖w‖²"), None,
+                "torch.optim.SGD(weight_decay=wd) on nn.BCEWithLogitsLoss(reduction='sum')", loss="logloss"),
+        _preset("keras_bce", 1.0, True, (1.0, "l2", "(1/n) Σ logloss + c ‖w‖²"),
+                (1.0, "l1", "(1/n) Σ logloss + c ‖w‖₁"),
+                "keras.regularizers.l2(c) / l1(c) on loss='binary_crossentropy'", loss="logloss"),
+        _preset("glmnet_binomial", 1.0, True, (0.5, "lambda", "(1/n) Σ logloss + (λ/2) ‖β‖²  (alpha=0)"),
+                (1.0, "lambda", "(1/n) Σ logloss + λ ‖β‖₁  (alpha=1)"),
+                "glmnet(family='binomial'); standardize=TRUE puts the penalty on standardised columns",
+                loss="logloss"),
+    )
+}
+
+_FAMILIES = {"gaussian": CONVENTIONS, "logistic": CLASSIFIER_CONVENTIONS}
+
+
+def conventions_for(likelihood: str = "gaussian") -> dict[str, Convention]:
+    """The presets for a likelihood: ``"gaussian"`` (regression, :data:`CONVENTIONS`) or ``"logistic"``."""
+    try:
+        return _FAMILIES[likelihood]
+    except (KeyError, TypeError):
+        raise ConventionError(f"unknown likelihood {likelihood!r}: choose one of {', '.join(_FAMILIES)}") from None
+
+
+def get_convention(convention: str | Convention, likelihood: str = "gaussian") -> Convention:
+    """Return the preset named ``convention`` for ``likelihood`` (a :class:`Convention` is returned as is)."""
     if isinstance(convention, Convention):
         return convention
+    presets = conventions_for(likelihood)
     try:
-        return CONVENTIONS[convention]
+        return presets[convention]
     except (KeyError, TypeError):
+        other = next((name for name, table in _FAMILIES.items() if name != likelihood and convention in table), None)
+        hint = (f" ({convention!r} is a convention of the {other} likelihood: pass --likelihood {other})"
+                if other else "")
         raise ConventionError(
-            f"unknown convention {convention!r}: choose one of {', '.join(CONVENTIONS)}"
+            f"unknown convention {convention!r} for the {likelihood} likelihood: choose one of "
+            f"{', '.join(presets)}{hint}"
         ) from None
 
 
@@ -207,20 +297,24 @@ def to_canonical_lam(penalty: str, lam: float, n: int | None = None,
     60.0
     """
     conv = get_convention(convention)
-    coef = _coef_or_raise(conv, penalty)
+    factor = conv.lam_factor(penalty, n)
     lam = finite(lam, "lam")
-    factor = coef / conv.loss_scale(n)
-    return lam * factor if penalty == "l2" else lam * factor / 2.0
+    if conv.inverse:
+        if lam <= 0:
+            raise SpecError(f"{conv.param_for(penalty)} must be > 0 (it divides the penalty), got {lam:g}")
+        return factor / lam
+    return lam * factor
 
 
 def from_canonical_lam(penalty: str, lam: float, n: int | None = None,
                        convention: str | Convention = CANONICAL) -> float:
     """Convert a canonical λ to ``convention``'s parameter; the inverse of :func:`to_canonical_lam`."""
     conv = get_convention(convention)
-    coef = _coef_or_raise(conv, penalty)
+    factor = conv.lam_factor(penalty, n)
     lam = finite(lam, "lam")
-    factor = coef / conv.loss_scale(n)
-    return lam / factor if penalty == "l2" else 2.0 * lam / factor
+    if conv.inverse:
+        return factor / lam if lam > 0 else float("inf")
+    return lam / factor
 
 
 def sklearn_elasticnet_params(lam_l1: float, lam_l2: float) -> tuple[float, float]:
@@ -250,7 +344,8 @@ def _coef_or_raise(conv: Convention, penalty: str) -> float:
 
 
 def _unsupported(conv: Convention, penalty: str) -> ConventionError:
-    able = [c.name for c in CONVENTIONS.values() if c.supports(penalty)]
+    table = CONVENTIONS if conv.loss == "squared" else CLASSIFIER_CONVENTIONS
+    able = [c.name for c in table.values() if c.supports(penalty)]
     return ConventionError(
         f"convention {conv.name!r} has no {penalty.upper()} option; use one of {', '.join(able)}"
     )

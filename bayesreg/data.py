@@ -32,14 +32,20 @@ __all__ = [
     "load_d2l",
     "load_dataset",
     "load_diabetes",
+    "load_breast_cancer",
+    "load_d2l_logistic",
     "load_file",
+    "BINARY_DATASETS",
 ]
 
-BUILTIN_DATASETS: tuple[str, ...] = ("d2l", "diabetes")
+BUILTIN_DATASETS: tuple[str, ...] = ("d2l", "diabetes", "breast_cancer", "d2l_logistic")
+#: the built-in data sets whose target has two classes (for --likelihood logistic)
+BINARY_DATASETS: tuple[str, ...] = ("breast_cancer", "d2l_logistic")
 
 _CSV_SUFFIXES = (".csv", ".csv.gz", ".txt")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 _DIABETES_TARGET = "disease_progression"
+_BREAST_CANCER_TARGET = "benign"
 _D2L_TARGET = "y"
 _MAX_LISTED = 20
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
@@ -74,6 +80,9 @@ class Dataset:
     columns : bayesreg.columns.Columns, optional
         How a file's table became ``X`` (columns used, one-hot levels, standardisation), for files; None
         otherwise.
+    classes : tuple, optional
+        For a two-class target coded 0/1: the labels of class 0 and class 1 (``("malignant", "benign")``);
+        None for a numeric target.
 
     Raises
     ------
@@ -91,6 +100,7 @@ class Dataset:
     target_name: str
     name: str
     columns: Any = None
+    classes: Any = None
 
     def __post_init__(self) -> None:
         X = _frozen_copy(self.X)
@@ -248,13 +258,62 @@ def load_diabetes() -> Dataset:
     )
 
 
+def load_breast_cancer() -> Dataset:
+    """Load scikit-learn's copy of the Wisconsin breast-cancer data (569 rows, 30 features, two classes).
+
+    Returns
+    -------
+    Dataset
+        ``sklearn.datasets.load_breast_cancer()``'s arrays, unscaled (the features' sds differ by about 10⁴×:
+        standardise them, ``--standardize``, before one shared λ means anything), target ``"benign"`` (1 = benign,
+        0 = malignant, scikit-learn's coding), ``classes=("malignant", "benign")``, name ``"breast_cancer"``.
+    """
+    from sklearn import datasets
+
+    bunch = datasets.load_breast_cancer()
+    return Dataset(X=bunch.data, y=bunch.target.astype(np.float64),
+                   feature_names=tuple(str(f).replace(" ", "_") for f in bunch.feature_names),
+                   target_name=_BREAST_CANCER_TARGET, name="breast_cancer",
+                   classes=tuple(str(c) for c in bunch.target_names))
+
+
+def load_d2l_logistic(seed: int = 0, *, n_train: int = 50, n_test: int = 500, d: int = 200,
+                      true_w: float = 0.1, true_b: float = 0.0) -> D2LProblem:
+    """A two-class version of the weight-decay chapter's problem, with n < d.
+
+    ``X ~ N(0, 1)`` i.i.d., ``w = true_w · ones(d)``, ``y ~ Bernoulli(sigmoid(Xw + b))``; training rows drawn
+    first, then test rows, from one ``numpy.random.default_rng(seed)``. With the defaults (n = 50 rows, d = 200
+    features, ‖w‖ = √2) the linear predictor has sd √2 and the training classes are separable: no finite
+    maximum-likelihood estimate exists, and only the prior (weight decay) makes the MAP finite.
+    """
+    seed = _check_int("seed", seed, minimum=0)
+    n_train = _check_int("n_train", n_train, minimum=2)
+    n_test = _check_int("n_test", n_test, minimum=2)
+    d = _check_int("d", d, minimum=1)
+    w = np.full(d, _check_float("true_w", true_w), dtype=np.float64)
+    w.setflags(write=False)
+    b = _check_float("true_b", true_b)
+    rng = np.random.default_rng(seed)
+    names = tuple(f"x{j}" for j in range(d))
+
+    def split(n: int, name: str) -> Dataset:
+        X = rng.normal(0.0, 1.0, size=(n, d))
+        p = 1.0 / (1.0 + np.exp(-(X @ w + b)))
+        y = (rng.random(n) < p).astype(np.float64)
+        return Dataset(X=X, y=y, feature_names=names, target_name="y", name=name, classes=(0, 1))
+
+    train = split(n_train, "d2l_logistic-train")
+    test = split(n_test, "d2l_logistic-test")
+    return D2LProblem(train=train, test=test, true_w=w, true_b=b, noise_sd=float("nan"))
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Files
 # --------------------------------------------------------------------------------------------------------------
 
 
 def load_file(path: str | os.PathLike[str], target: str, *, features: Sequence[str] | None = None,
-              drop: Sequence[str] | None = None, standardize: bool = False) -> Dataset:
+              drop: Sequence[str] | None = None, standardize: bool = False, binary: bool = False) -> Dataset:
     """Load a regression data set from a CSV or Parquet file.
 
     CSV (``.csv``, ``.csv.gz``, ``.txt``; comma-separated with a header row) is read with
@@ -274,6 +333,9 @@ def load_file(path: str | os.PathLike[str], target: str, *, features: Sequence[s
         Columns to leave out.
     standardize : bool, default False
         Centre and scale each encoded feature to sd 1 (the recipe is in ``Dataset.columns``).
+    binary : bool, default False
+        The target has two classes (a classifier): 0/1 numbers, booleans or any two labels (the second in sorted
+        order becomes 1; ``Dataset.classes`` names both). A target with one or more than two levels is refused.
 
     Returns
     -------
@@ -303,7 +365,14 @@ def load_file(path: str | os.PathLike[str], target: str, *, features: Sequence[s
     columns = Columns.learn(frame, target, features=features, drop=drop, label=label)
     frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
     X_frame = pd.DataFrame(columns.encode(frame, label=label), columns=list(columns.feature_names))
-    data = _validate(X_frame, frame[target], name=Path(path).name, source=label)
+    classes = None
+    target_column = frame[target]
+    if binary:
+        from .logistic import binary_target
+
+        coded, classes = binary_target(target_column.to_numpy(), f"the target {target!r} of {label}")
+        target_column = pd.Series(coded, name=target)
+    data = _validate(X_frame, target_column, name=Path(path).name, source=label)
     if standardize:
         columns = Columns.learn(frame, target, features=features, drop=drop, standardize=True, label=label)
     else:
@@ -314,7 +383,7 @@ def load_file(path: str | os.PathLike[str], target: str, *, features: Sequence[s
                           "gradient training struggles); --standardize (standardize=True) puts every feature on "
                           "sd 1", UserWarning, stacklevel=_caller_stacklevel())
     return Dataset(X=columns.standardize(data.X), y=data.y, feature_names=data.feature_names,
-                   target_name=data.target_name, name=data.name, columns=columns)
+                   target_name=data.target_name, name=data.name, columns=columns, classes=classes)
 
 
 def check_file(path: str | os.PathLike[str]) -> tuple[Path, Any, str]:
@@ -452,14 +521,16 @@ def _check_features(features: Sequence[str], target: str, columns: list[str], la
 
 
 def load_dataset(source: str, target: str | None = None, *, seed: int = 0, features: Sequence[str] | None = None,
-                 drop: Sequence[str] | None = None, standardize: bool = False) -> Dataset:
+                 drop: Sequence[str] | None = None, standardize: bool = False, binary: bool = False) -> Dataset:
     """Load a built-in data set by name, or a file by path.
 
     Parameters
     ----------
     source : str
-        ``"d2l"`` (the training set of :func:`load_d2l`), ``"diabetes"`` (:func:`load_diabetes`), or a path
-        to a CSV/Parquet file. A built-in name wins over a file of the same name; write ``./d2l`` for the file.
+        ``"d2l"`` (the training set of :func:`load_d2l`), ``"diabetes"`` (:func:`load_diabetes`),
+        ``"breast_cancer"`` (:func:`load_breast_cancer`), ``"d2l_logistic"`` (the training set of
+        :func:`load_d2l_logistic`), or a path to a CSV/Parquet file. A built-in name wins over a file of the
+        same name; write ``./d2l`` for the file.
     target : str, optional
         Target column; required for a file, refused for a built-in (built-ins have their own target).
     seed : int, default 0
@@ -480,7 +551,8 @@ def load_dataset(source: str, target: str | None = None, *, seed: int = 0, featu
     source = os.fspath(source)
     if source in BUILTIN_DATASETS:
         if target is not None:
-            own = _D2L_TARGET if source == "d2l" else _DIABETES_TARGET
+            own = {"d2l": _D2L_TARGET, "diabetes": _DIABETES_TARGET, "breast_cancer": _BREAST_CANCER_TARGET,
+                   "d2l_logistic": "y"}[source]
             raise _error(
                 f"{source!r} is a built-in data set with its own target {own!r}; "
                 "drop --target (it is only for files)"
@@ -488,7 +560,14 @@ def load_dataset(source: str, target: str | None = None, *, seed: int = 0, featu
         if features is not None or drop is not None:
             raise _error(f"--features and --drop choose the columns of a file; {source!r} is a built-in data set "
                          "with its own columns: leave them out")
-        data = load_d2l(seed).train if source == "d2l" else load_diabetes()
+        if binary and source not in BINARY_DATASETS:
+            raise _error(f"{source!r} has a numeric target, not two classes: for a classifier use one of "
+                         f"{', '.join(BINARY_DATASETS)} or a file with a two-level target")
+        if not binary and source in BINARY_DATASETS:
+            raise _error(f"{source!r} has a two-class target: read it with --likelihood logistic")
+        loaders = {"d2l": lambda: load_d2l(seed).train, "diabetes": load_diabetes,
+                   "breast_cancer": load_breast_cancer, "d2l_logistic": lambda: load_d2l_logistic(seed).train}
+        data = loaders[source]()
         return _standardized(data) if standardize else data
     if target is None:
         frame = _read_table(source)
@@ -497,7 +576,7 @@ def load_dataset(source: str, target: str | None = None, *, seed: int = 0, featu
             f"no target column given for {source}; pass --target COLUMN; "
             f"the file's columns are: {_list_names(columns)}"
         )
-    return load_file(source, target, features=features, drop=drop, standardize=standardize)
+    return load_file(source, target, features=features, drop=drop, standardize=standardize, binary=binary)
 
 
 def _standardized(data: Dataset) -> Dataset:
@@ -508,7 +587,7 @@ def _standardized(data: Dataset) -> Dataset:
     frame[data.target_name] = data.y
     columns = Columns.learn(frame, data.target_name, standardize=True, label=data.name)
     return Dataset(X=columns.standardize(data.X), y=data.y, feature_names=data.feature_names,
-                   target_name=data.target_name, name=data.name, columns=columns)
+                   target_name=data.target_name, name=data.name, columns=columns, classes=data.classes)
 
 
 def from_arrays(

@@ -9,7 +9,8 @@ __all__ = ["add_data_options", "load_from_args", "column_options"]
 def add_data_options(p, *, required: bool = True) -> None:
     """Add the data options to the argparse parser ``p``."""
     p.add_argument("--data", required=required, metavar="D",
-                   help="a built-in data set (d2l: its 20 training rows; diabetes) or a CSV/Parquet file")
+                   help="a built-in data set (d2l: its 20 training rows; diabetes; for --likelihood logistic: "
+                        "breast_cancer, d2l_logistic) or a CSV/Parquet file")
     p.add_argument("--target", metavar="Y", help="the target column of a file")
     p.add_argument("--features", metavar="A,B,...",
                    help="the feature columns of a file, comma-separated, in this order (default: every column but "
@@ -36,4 +37,5 @@ def load_from_args(args):
     """The data set the options name, with the columns chosen, encoded and (if asked) standardised."""
     from .data import load_dataset
 
-    return load_dataset(args.data, args.target, **column_options(args))
+    binary = getattr(args, "likelihood", "gaussian") == "logistic"
+    return load_dataset(args.data, args.target, binary=binary, **column_options(args))

@@ -91,7 +91,8 @@ def fit(data: Dataset | SufficientStats, model: Model | object, sigma=None, bias
     info = {**posterior.info, "map": None if not mode.exists else
             {k: _plain(v) for k, v in mode.values.items()},
             "map_definition": mode.definition, "map_reason": mode.reason, "method_requested": method}
-    attrs = {**posterior.attrs, "prior": repr(spec.prior), "sigma": str(spec.likelihood.sigma),
+    attrs = {**posterior.attrs, "prior": repr(spec.prior), "sigma": str(getattr(spec.likelihood, "sigma", "none")),
+             "likelihood": spec.likelihood.name,
              "bias": str(spec.bias), "seed": seed, "method": posterior.method}
     return posterior.with_(feature_names=names, info=info, attrs=attrs, mode=mode, likelihood=spec.likelihood,
                            model=spec, seconds=posterior.seconds or time.perf_counter() - began)

@@ -35,6 +35,10 @@ class Likelihood:
 
     name: str = "likelihood"
     has_sufficient_statistics: bool = False
+    #: whether a Pólya–Gamma augmentation makes its Gibbs conditionals Gaussian (the logistic likelihood)
+    polya_gamma: bool = False
+    #: its own parameters, which posterior draws carry or which are fixed (``("sigma",)`` for the Gaussian)
+    parameter_names: tuple[str, ...] = ()
 
     def log_likelihood(self, y, eta, **params) -> np.ndarray:
         raise NotImplementedError
@@ -54,6 +58,14 @@ class Likelihood:
     def hyperpriors(self) -> dict:
         return {}
 
+    def mean(self, eta) -> np.ndarray:
+        """E[y | η]: η itself for the Gaussian, sigmoid(η) for the logistic likelihood."""
+        return np.asarray(eta, dtype=np.float64)
+
+    def validate_target(self, y, name: str = "target") -> np.ndarray:
+        """The target as float64, or one line naming what is wrong with it for this likelihood."""
+        return np.asarray(y, dtype=np.float64)
+
 
 @dataclass(frozen=True)
 class GaussianLikelihood(Likelihood):
@@ -63,6 +75,7 @@ class GaussianLikelihood(Likelihood):
     sigma: float | ScalePrior = 1.0
     name = "gaussian"
     has_sufficient_statistics = True
+    parameter_names = ("sigma",)
 
     def __post_init__(self):
         if isinstance(self.sigma, (ScalePrior, str)):

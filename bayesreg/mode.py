@@ -90,6 +90,8 @@ def _log_bias_prior(bias, b) -> float:
 
 def posterior_mode(data, model: Model) -> PosteriorMode:
     """The posterior mode of ``model`` on ``data`` as the module docstring defines it."""
+    if not model.likelihood.has_sufficient_statistics:
+        return _row_mode(data, model)
     stats = SufficientStats.of(data)
     prior = model.prior
     if prior.hyperpriors():
@@ -205,3 +207,46 @@ def _hierarchical_mode(data, stats: SufficientStats, model: Model) -> PosteriorM
     return PosteriorMode(values, f"{name}: the mode of its marginal posterior p({name} | y) (w and b integrated "
                          f"out, closed form); (w, b): their joint mode given {name} at that value",
                          converged=bool(res.success))
+
+
+def _row_mode(data, model: Model) -> PosteriorMode:
+    """The mode of (w, b) for a likelihood without sufficient statistics (the logistic): the minimiser of
+    Σ −log p(y_i | η_i) − log p(w) − log p(b), by Newton (L2), proximal Newton (L1, elastic net; exact zeros)
+    or, for another prior, L-BFGS on the row potential (a local mode when the penalty is not convex)."""
+    from .solvers.logistic import logistic_map
+    from .solvers.objective import PenalizedLeastSquares
+
+    prior = model.prior
+    definition = "the joint posterior mode of (w, b): the penalised log-loss minimiser"
+    if prior.hyperpriors():
+        return PosteriorMode(None, "the mode of the marginal posterior of tau", reason=(
+            "the joint mode is degenerate (τ → 0 with w → 0) and the marginal posterior of τ has no closed form "
+            "for a classifier; no MAP is reported (see the posterior summary instead)"), converged=False)
+    if not hasattr(data, "X"):
+        return PosteriorMode(None, definition, reason="the logistic MAP needs the data rows (use --engine memory)",
+                             converged=False)
+    y = model.likelihood.validate_target(data.y)
+    if prior.elementwise_penalty(1.0) is not None and model.likelihood.name == "logistic":
+        problem = PenalizedLeastSquares.from_prior(prior, 1.0, model.bias)
+        res = logistic_map(data.X, y, problem)
+        values = {"w": np.asarray(res.w, dtype=np.float64)}
+        if res.b is not None:
+            values["b"] = np.float64(res.b)
+        return PosteriorMode(values, definition, converged=bool(res.converged),
+                             info={"solver": res.method, "iterations": res.iterations, "objective": res.objective})
+    return _row_mode_lbfgs(data, model, definition)
+
+
+def _row_mode_lbfgs(data, model: Model, definition: str) -> PosteriorMode:
+    from scipy.optimize import minimize
+
+    from .infer.row_potential import RowPotential
+    from .models import LinearRegressionModel
+
+    pot = RowPotential(data, LinearRegressionModel(model))
+    res = minimize(pot.value_and_grad, np.zeros(pot.layout.size), jac=True, method="L-BFGS-B",
+                   options={"maxiter": 5000, "gtol": 1e-10})
+    values = pot.layout.unpack(res.x)
+    local = "" if model.prior.convex else " (a local mode: the penalty is not convex)"
+    return PosteriorMode({k: np.asarray(v, dtype=np.float64) for k, v in values.items()}, definition + local,
+                         converged=bool(res.success), info={"solver": "L-BFGS-B", "iterations": int(res.nit)})

@@ -40,11 +40,21 @@ class Model:
             raise SpecError(f"prior must be a prior on w (bayesreg.priors or bayesreg.derived_priors), got "
                             f"{type(self.prior).__name__}")
         object.__setattr__(self, "bias", parse_bias(self.bias))
+        if self.prior.depends_on_sigma and "sigma" not in self.likelihood.parameter_names:
+            raise SpecError(f"the {self.prior.name} prior is scaled by the noise σ, which a {self.likelihood.name} "
+                            "likelihood does not have: give the prior its own scale (--tau or --scale)")
 
     @classmethod
     def gaussian(cls, prior: Prior, sigma, bias="flat") -> Model:
         """Linear regression with Gaussian noise: σ a number (fixed) or a prior (``"halfnormal:5"``)."""
         return cls(GaussianLikelihood(sigma), prior, parse_bias(bias))
+
+    @classmethod
+    def logistic(cls, prior: Prior, bias="flat") -> Model:
+        """Logistic regression (Bernoulli likelihood, logit link): no σ, λ = 1/τ² (Gaussian) or 1/s (Laplace)."""
+        from .logistic import LogisticLikelihood
+
+        return cls(LogisticLikelihood(), prior, parse_bias(bias))
 
     @property
     def sigma(self) -> float | None:

@@ -77,7 +77,9 @@ class LinearRegressionModel:
     def __call__(self, X: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         X = as_tensor(X)
         n, d = X.shape
-        if self.sigma_prior is None:
+        if "sigma" not in self.spec.likelihood.parameter_names:  # a classifier: no noise scale
+            sigma = None
+        elif self.sigma_prior is None:
             sigma = torch.tensor(self.sigma, dtype=torch.float64)
         else:
             sigma = pyro.sample("sigma", self.sigma_prior.pyro_dist())

@@ -272,7 +272,8 @@ def fit_figures(idata, map_point: dict | None = None) -> dict:
     ``densities-2``, ... paging :data:`DENSITY_PANELS` a page up to :data:`DENSITY_PAGES` pages, beyond which
     only the largest weights get a density and the forest carries the rest), pair (the most correlated two
     weights, named), energy (NUTS: marginal energy against energy transition, BFMI in the title), ppc (with
-    data)."""
+    data; for a two-class target, calibration: observed against predicted rates by bin, with the replicated
+    rates' band)."""
     from .infer.idata import import_arviz
 
     az = import_arviz()
@@ -324,12 +325,61 @@ def fit_figures(idata, map_point: dict | None = None) -> dict:
             ax.legend(handles[:2], ["marginal energy", "energy transition"][:len(handles)], fontsize=8)
         ax.figure.tight_layout()
         figs["energy"] = ax.figure
-    if "posterior_predictive" in idata.groups():
+    if "posterior_predictive" in idata.groups() and _binary_observed(idata):
+        figs["calibration"] = binary_calibration(idata)
+    elif "posterior_predictive" in idata.groups():
         total = idata.posterior_predictive.sizes["chain"] * idata.posterior_predictive.sizes["draw"]
         ax = np.ravel(az.plot_ppc(idata, num_pp_samples=min(100, total), random_seed=0))[0]
         ax.set_title("Posterior predictive check: y")
         figs["ppc"] = ax.figure
     return figs
+
+
+def _binary_observed(idata) -> bool:
+    if "observed_data" not in idata.groups():
+        return False
+    y = np.asarray(idata.observed_data["y"].values)
+    return bool(np.isin(y, (0.0, 1.0)).all())
+
+
+def binary_calibration(idata, bins: int = 10):
+    """Calibration (reliability) and posterior predictive check of a classifier in one panel.
+
+    Rows are grouped into ``bins`` equal-count bins of their posterior mean probability p̄_i (recovered from the
+    pointwise log-likelihood: p = e^ℓ where y = 1, 1 − e^ℓ where y = 0). For each bin: the observed rate of
+    y = 1 (black), the mean predicted probability (x axis), and the 94% interval of the rate in replicated data
+    sets (the ``posterior_predictive`` draws: the check). Points on the diagonal are calibrated; an observed
+    rate outside its band is data the model does not reproduce."""
+    import matplotlib.pyplot as plt
+
+    y = np.asarray(idata.observed_data["y"].values, dtype=np.float64)
+    ll = idata.log_likelihood["y"].values.reshape(-1, y.size)
+    prob = np.where(y == 1.0, np.exp(ll), -np.expm1(ll))
+    p_mean = prob.mean(axis=0)
+    reps = idata.posterior_predictive["y"].values.reshape(-1, y.size)
+    order = np.argsort(p_mean, kind="stable")
+    groups = [g for g in np.array_split(order, min(bins, y.size)) if len(g)]
+    x = np.array([p_mean[g].mean() for g in groups])
+    observed = np.array([y[g].mean() for g in groups])
+    rep_rates = np.stack([reps[:, g].mean(axis=1) for g in groups], axis=1)
+    lo, hi = np.quantile(rep_rates, [0.03, 0.97], axis=0)
+    fig, ax = plt.subplots(figsize=(5.6, 5.2))
+    ax.plot([0, 1], [0, 1], color="0.6", lw=1, ls=":", label="perfect calibration")
+    ax.fill_between(x, lo, hi, color="C0", alpha=0.25, step=None, label="replicated rate, 94% (posterior predictive)")
+    ax.plot(x, observed, "o-", color="black", ms=5, lw=1, label="observed rate of y = 1")
+    outside = (observed < lo) | (observed > hi)
+    if outside.any():
+        ax.plot(x[outside], observed[outside], "o", color="C3", ms=9, mfc="none", label="outside its band")
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("mean predicted probability in the bin (posterior mean)")
+    ax.set_ylabel("rate of y = 1 in the bin")
+    ax.set_title(f"Calibration and predictive check: {len(groups)} equal-count bins of {y.size} rows\n"
+                 f"{int(outside.sum())} observed rate(s) outside the replicated band", fontsize=10)
+    ax.legend(fontsize=8, loc="upper left")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
 
 
 def selection_curves(selection, *, title: str | None = None):

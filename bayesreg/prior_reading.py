@@ -18,6 +18,7 @@ import numpy as np
 from .conventions import (
     CANONICAL,
     CONVENTIONS,
+    conventions_for,
     from_canonical_lam,
     get_convention,
     sklearn_elasticnet_params,
@@ -37,12 +38,28 @@ _OPTION_FLAGS = {"l1_ratio": "--l1-ratio", "d": "--d", "groups": "--groups", "wi
                  "scale": "--scale", "lam": "--lam"}
 
 
-def prior_report(penalty: str, lam: float | None, sigma: float, n: int | None, convention: str, **options) -> dict:
+def prior_report(penalty: str, lam: float | None, sigma: float | None, n: int | None, convention: str,
+                 likelihood: str = "gaussian", **options) -> dict:
     """Everything ``bayesreg prior`` shows, as data (the JSON output, plus text fields for the terminal).
 
     ``options`` are the derived penalties' own: ``l1_ratio`` (elastic-net), ``d`` (l2-norm), ``groups``
     (group-lasso), ``width`` (log), ``df`` and ``scale`` (student-t); None means not given.
+
+    ``likelihood="logistic"`` reads a classifier's penalty: there is no σ (the log-loss is the negative
+    log-likelihood, so λ = 1/τ² and 1/s) and the conventions are the classifier presets
+    (:data:`~bayesreg.conventions.CLASSIFIER_CONVENTIONS`); it reads ``l2`` and ``l1``.
     """
+    conventions_for(likelihood)  # an unknown likelihood: one line
+    if likelihood == "logistic":
+        if sigma is not None:
+            raise SpecError("a classifier has no noise σ: the log-loss is the negative log-likelihood itself "
+                            "(λ = 1/τ²); drop --sigma")
+        if penalty not in ("l2", "l1"):
+            raise SpecError(f"for --likelihood logistic, bayesreg prior reads l2 and l1 (the penalties of "
+                            f"LogisticRegression, SGDClassifier and weight_decay), not {penalty}")
+        return _l2_l1_report(penalty, _required(lam, penalty), 1.0, n, convention, likelihood)
+    if sigma is None:
+        raise SpecError("the prior of a regression penalty depends on the noise: give --sigma S (λ = σ²/τ²)")
     if penalty not in _PRIOR_OPTIONS:
         raise SpecError(f"unknown penalty {penalty!r}: use one of {', '.join(PRIOR_PENALTIES)}")
     options = {k: v for k, v in options.items() if v is not None}
@@ -64,12 +81,19 @@ def prior_report(penalty: str, lam: float | None, sigma: float, n: int | None, c
     return _derived_report(penalty, lam, sigma, n, convention, options)
 
 
-def _l2_l1_report(penalty: str, lam: float, sigma: float, n: int | None, convention: str) -> dict:
-    conv = get_convention(convention)
+def _required(lam, penalty: str) -> float:
+    if lam is None:
+        raise SpecError(f"the {penalty} penalty needs --lam")
+    return lam
+
+
+def _l2_l1_report(penalty: str, lam: float, sigma: float, n: int | None, convention: str,
+                  likelihood: str = "gaussian") -> dict:
+    conv = get_convention(convention, likelihood)
     prior = prior_from_penalty(penalty, lam, sigma, n, conv)
     canonical = to_canonical_lam(penalty, lam, n, conv)
     lams, unsupported, needs_n = {}, [], []
-    for other in CONVENTIONS.values():
+    for other in conventions_for(likelihood).values():
         if not other.supports(penalty):
             unsupported.append(other.name)
         elif other.mean_loss and n is None:
@@ -77,6 +101,7 @@ def _l2_l1_report(penalty: str, lam: float, sigma: float, n: int | None, convent
         else:
             lams[other.name] = from_canonical_lam(penalty, canonical, n, other)
     notes = []
+    classifier = likelihood == "logistic"
     if penalty == "l2":
         notes.append(
             "PyTorch's weight_decay applies to every parameter in its group: SGD(model.parameters(), "
@@ -86,17 +111,27 @@ def _l2_l1_report(penalty: str, lam: float, sigma: float, n: int | None, convent
         log_z = 0.5 * math.log(2 * math.pi * prior.tau**2)
         statement = ("The squared norm (λ/2)‖w‖² is weight decay: it implies independent Gaussian weights "
                      "N(0, τ²), τ = σ/√λ. It is convex and smooth; its MAP is ridge regression.")
+        if classifier:
+            statement = ("The squared norm (λ/2)‖w‖² added to the summed log-loss implies independent Gaussian "
+                         "weights N(0, τ²), τ = 1/√λ (no σ: the log-loss is the negative log-likelihood). Its MAP "
+                         "is L2-penalised logistic regression; with separable classes the prior is what keeps it "
+                         "finite.")
     else:
         log_z = math.log(2 * prior.scale)
         statement = ("The L1 penalty λ‖w‖₁ implies independent Laplace weights with scale s = σ²/λ. It is convex; "
                      "its MAP (the lasso) can be exactly 0, the posterior mean and median never are.")
+        if classifier:
+            statement = ("The L1 penalty λ‖w‖₁ added to the summed log-loss implies independent Laplace weights "
+                         "with scale s = 1/λ. Its MAP (L1 logistic regression) can be exactly 0, the posterior "
+                         "mean and median never are.")
     return {
         "prior": prior.name,
         "params": prior.params,
         "lam": lams,
         "notes": notes,
         "penalty": penalty,
-        "given": {"lam": lam, "convention": conv.name, "sigma": sigma, "n": n},
+        "given": {"lam": lam, "convention": conv.name, "sigma": None if classifier else sigma, "n": n},
+        "likelihood": likelihood,
         "canonical_lam": canonical,
         "prior_sd": math.sqrt(prior.variance),
         "density": prior.describe(),

@@ -57,6 +57,7 @@ from ..solvers.proximal import coordinate_descent
 from ..suffstats import SufficientStats
 from .potential import Potential
 from .result import Posterior, RunDiagnostics
+from .row_potential import RowPotential, row_map_start
 
 __all__ = ["nuts", "RecordingNUTS", "FastNUTS", "map_start", "warm_start", "PATHS"]
 
@@ -509,12 +510,14 @@ def nuts(data: Dataset | SufficientStats, model: LinearRegressionModel, *, chain
                            init=init, progress=bool(progress), jit_compile=jit_compile)
     begin = time.perf_counter()
     names = (data.feature_names if isinstance(data, Dataset) else tuple(f"x{j}" for j in range(data.d)))
-    potential = Potential(data, model)
+    rows = not model.spec.likelihood.has_sufficient_statistics
+    potential = RowPotential(data, model) if rows else Potential(data, model)
+    starter = row_map_start if rows else map_start
     layout = potential.layout
     if init is None:
-        theta0, cov = warm_start(potential, map_start(data, model)[0])
+        theta0, cov = warm_start(potential, starter(data, model)[0])
     else:  # the given sites, the MAP start for the others
-        start = map_start(data, model)[0]
+        start = starter(data, model)[0]
         start.update({k: v for k, v in init.items() if k in layout.sites})
         theta0 = layout.pack(start)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
@@ -559,6 +562,7 @@ def nuts(data: Dataset | SufficientStats, model: LinearRegressionModel, *, chain
     sample_stats["diverging"] = sample_stats["diverging"].astype(bool)
     return Posterior(
         "nuts", draws_out, names, sigma_fixed=model.sigma, seconds=seconds, sample_stats=sample_stats,
+        likelihood=model.spec.likelihood,
         info={"chains": chains, "draws": draws, "warmup": warmup, "dense_mass": dense, "adapt_mass": adapt,
               "pilot_draws": pilot_draws, "path": "suffstats", "target_accept": target_accept,
               "max_tree_depth": max_tree_depth, "acceptance_rate": accept,
@@ -634,7 +638,8 @@ def _shrunk_covariance(draws: np.ndarray, prior_cov: np.ndarray) -> np.ndarray:
 def _nuts_model(data, model, *, chains, draws, warmup, seed, dense_mass, target_accept, max_tree_depth, init,
                 progress, jit_compile) -> Posterior:
     """Pyro's NUTS on the Pyro model (the reference path), as bayesreg always ran it."""
-    start, sd = (init, np.ones(data.d)) if init is not None else map_start(data, model)
+    starter = map_start if model.spec.likelihood.has_sufficient_statistics else row_map_start
+    start, sd = (init, np.ones(data.d)) if init is not None else starter(data, model)
     Xt, yt = as_tensor(data.X), as_tensor(data.y)
     rng = np.random.default_rng(seed)
     samples, stats, accept = defaultdict(list), defaultdict(list), []
@@ -657,7 +662,7 @@ def _nuts_model(data, model, *, chains, draws, warmup, seed, dense_mass, target_
     sample_stats["diverging"] = sample_stats["diverging"].astype(bool)
     return Posterior(
         "nuts", draws_out, data.feature_names, sigma_fixed=model.sigma, seconds=seconds,
-        sample_stats=sample_stats,
+        sample_stats=sample_stats, likelihood=model.spec.likelihood,
         info={"chains": chains, "draws": draws, "warmup": warmup, "dense_mass": dense_mass, "path": "model",
               "target_accept": target_accept, "max_tree_depth": max_tree_depth, "acceptance_rate": accept,
               "jit_compile": jit_compile, "start": {k: np.asarray(v).tolist() for k, v in start.items()}},

@@ -131,7 +131,8 @@ class Posterior:
             if value.shape[:2] != w.shape[:2] or value.ndim != 2 + len(dims[name]):
                 raise ValueError(f"{name} draws must be (chain, draw{''.join(', ' + d for d in dims[name])}), "
                                  f"got {value.shape}")
-        if "sigma" not in self.draws and self.sigma_fixed is None:
+        needs_sigma = "sigma" in getattr(self.likelihood, "parameter_names", ("sigma",))
+        if needs_sigma and "sigma" not in self.draws and self.sigma_fixed is None:
             raise ValueError("σ must be either drawn or fixed (sigma_fixed)")
         if self.diagnostics is None:
             object.__setattr__(self, "diagnostics", RunDiagnostics.of(self.method, self.info))
@@ -159,6 +160,8 @@ class Posterior:
         eta = np.einsum("cdk,nk->cdn", self.draws["w"], X)
         if "b" in self.draws:
             eta += self.draws["b"][..., None]
+        if "sigma" not in getattr(self._likelihood(), "parameter_names", ("sigma",)):
+            return eta, {}
         sigma = self.draws["sigma"][..., None] if "sigma" in self.draws else np.float64(self.sigma_fixed)
         return eta, {"sigma": sigma}
 

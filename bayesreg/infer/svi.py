@@ -209,7 +209,7 @@ def svi(data: Dataset, model: LinearRegressionModel, *, guide: str = "mvn", rank
     if not isinstance(model, LinearRegressionModel):
         raise SpecError(f"svi() takes a LinearRegressionModel, got {type(model).__name__}")
     start = time.perf_counter()
-    X, y = as_tensor(data.X), as_tensor(data.y)
+    X, y = as_tensor(data.X), as_tensor(model.spec.likelihood.validate_target(data.y))
     with pyro.get_param_store().scope(), torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         start_point = _start_point(data, model, init)
@@ -250,6 +250,7 @@ def svi(data: Dataset, model: LinearRegressionModel, *, guide: str = "mvn", rank
              "steps": step, "converged": converged, "elbo": final, "lr": lr, "num_particles": num_particles}
     return Posterior("svi", {name: value.reshape(chains, draws, *value.shape[1:]) for name, value in out.items()},
                      data.feature_names, sigma_fixed=model.sigma, seconds=time.perf_counter() - start, info=info,
+                     likelihood=model.spec.likelihood,
                      attrs=attrs, diagnostics=RunDiagnostics(
                          "variational fit", converged=converged,
                          note=f"SVI did not converge: the ELBO was still changing at max_steps = {max_steps}"))
@@ -355,6 +356,10 @@ def _map_at(data: Dataset, model: LinearRegressionModel, sigma: float,
     point for the guide, from the prior's own penalised solver (a local mode for a non-convex prior)."""
     from ..mode import penalised_minimiser
 
+    if not model.spec.likelihood.has_sufficient_statistics:
+        from .row_potential import row_start
+
+        return row_start(data, model, tau)
     prior = model.prior.conditional(sigma=sigma, tau=tau)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # only a starting point

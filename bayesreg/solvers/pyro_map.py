@@ -49,7 +49,7 @@ __all__ = ["pyro_map"]
 
 
 def pyro_map(X, y, prior: Prior, sigma: float, bias: str | Bias = "flat", *,
-             max_rounds: int = 200, tol: float = 1e-13) -> MapResult:
+             max_rounds: int = 200, tol: float = 1e-13, likelihood=None) -> MapResult:
     """The MAP of ``LinearRegressionModel(prior, sigma, bias)`` by L-BFGS on an ``AutoDelta`` guide.
 
     Parameters
@@ -66,6 +66,9 @@ def pyro_map(X, y, prior: Prior, sigma: float, bias: str | Bias = "flat", *,
         Calls of ``LBFGS.step`` (each up to 100 inner iterations).
     tol
         Converged when a round lowers the loss by less than ``tol`` × |loss|.
+    likelihood
+        Another :class:`~bayesreg.likelihoods.Likelihood` (the logistic: pass ``sigma=1.0``, which it ignores);
+        default Gaussian noise with ``sigma``.
 
     Returns
     -------
@@ -80,7 +83,12 @@ def pyro_map(X, y, prior: Prior, sigma: float, bias: str | Bias = "flat", *,
     l1 = 0.0 if elementwise is None else elementwise[0] / sigma**2  # the L1 weight in −log p(w)
     bias = parse_bias(bias)
     Xt, yt = as_tensor(X), as_tensor(y)
-    model = LinearRegressionModel(prior, sigma=sigma, bias=bias)
+    if likelihood is not None and likelihood.name != "gaussian":
+        from ..model import Model
+
+        model = LinearRegressionModel(Model(likelihood, prior, bias))
+    else:
+        model = LinearRegressionModel(prior, sigma=sigma, bias=bias)
     start = time.perf_counter()
     init = {"w": torch.zeros(Xt.shape[1], dtype=torch.float64)}
     if bias.present:

@@ -37,6 +37,11 @@ and where it does not:
 * :func:`d2l_chapter_run`: the Dive into Deep Learning weight-decay chapter's loop, stopped after 100 epochs:
   early stopping, not the penalty, decides where it ends.
 
+**Classifiers.** With ``loss="logistic"`` every function trains ``nn.BCEWithLogitsLoss()`` (the mean log-loss)
+instead, the ``torch_bce_mean`` convention: ``(1/n)Σ logloss + (wd/2)‖w‖² = (1/n)J(w, b)`` for the canonical
+``J = Σ logloss + (λ₂/2)‖w‖² [+ λ₁‖w‖₁]``, so ``wd = λ₂/n``, ``ℓ₁ = λ₁/n``, ``wd_b = λ_b/n``; default steps use
+the log-loss's curvature bound p(1 − p) ≤ ¼.
+
 Bias: ``problem.bias == "flat"`` trains b in its own parameter group with no decay (flat prior), ``"none"`` has
 no b, ``"penalized"`` decays b with ``wd_b = 2λ_b/n`` (prior ``b ~ N(0, σ²/λ_b)``).
 
@@ -57,7 +62,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..conventions import from_canonical_lam
+from ..conventions import from_canonical_lam, get_convention
 from ..data import D2LProblem
 from ..errors import SpecError
 from ..validate import count, finite_array, positive
@@ -75,6 +80,10 @@ __all__ = [
 
 #: The convention of every optimiser here: ``nn.MSELoss()`` (mean of r², no ½) plus ``(wd/2)‖w‖²`` / ``ℓ₁‖w‖₁``.
 CONVENTION = "torch_sgd_mse"
+#: The same for a classifier: ``nn.BCEWithLogitsLoss()`` (mean log-loss) plus the same penalties.
+CLASSIFIER_CONVENTION = "torch_bce_mean"
+#: the losses the optimisers train: the squared residual (regression) and the log-loss (a classifier)
+LOSSES = ("squared", "logistic")
 _DTYPE = torch.float64
 
 
@@ -190,9 +199,14 @@ class _Data:
     yt: torch.Tensor
     problem: PenalizedLeastSquares
     reference: torch.Tensor | None
-    wd: float  # weight decay of w: 2λ₂/n
+    wd: float  # weight decay of w: 2λ₂/n (λ₂/n for the log-loss)
     wd_b: float  # weight decay of b: 2λ_b/n
     l1: float  # L1 strength of w: 2λ₁/n
+    loss: str = "squared"
+
+    @property
+    def convention(self) -> str:
+        return CONVENTION if self.loss == "squared" else CLASSIFIER_CONVENTION
 
     @property
     def n(self) -> int:
@@ -203,8 +217,11 @@ class _Data:
         return self.X.shape[1]
 
 
-def _prepare(method: str, X, y, problem, reference, *, l2_only: bool = False) -> _Data:
-    """Check the inputs at the boundary and convert the canonical λ's to the ``torch_sgd_mse`` convention."""
+def _prepare(method: str, X, y, problem, reference, *, l2_only: bool = False, loss: str = "squared") -> _Data:
+    """Check the inputs at the boundary and convert the canonical λ's to the ``torch_sgd_mse`` convention
+    (``torch_bce_mean`` for ``loss="logistic"``)."""
+    if loss not in LOSSES:
+        raise SpecError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
     X = _finite_array(X, "X")
     y = _finite_array(y, "y")
     if X.ndim != 2:
@@ -229,6 +246,11 @@ def _prepare(method: str, X, y, problem, reference, *, l2_only: bool = False) ->
         )
     ref = _reference(reference, X.shape[1])
     n = X.shape[0]
+    if loss == "logistic":  # (1/n)Σ logloss + (wd/2)‖w‖² + ℓ₁‖w‖₁ = (1/n)(Σ logloss + (nwd/2)‖w‖² + nℓ₁‖w‖₁)
+        conv = get_convention(CLASSIFIER_CONVENTION, "logistic")
+        return _Data(X=X, y=y, Xt=torch.from_numpy(X), yt=torch.from_numpy(y), problem=problem, reference=ref,
+                     wd=from_canonical_lam("l2", problem.l2, n, conv),
+                     wd_b=from_canonical_lam("l2", problem.bias_l2, n, conv), l1=problem.l1 / n, loss=loss)
     return _Data(
         X=X, y=y, Xt=torch.from_numpy(X), yt=torch.from_numpy(y), problem=problem, reference=ref,
         wd=from_canonical_lam("l2", problem.l2, n, CONVENTION),
@@ -270,6 +292,8 @@ def _hessian(data: _Data) -> np.ndarray:
     diag = np.full(Z.shape[1], p.l2)
     if p.has_bias:
         diag[-1] = p.bias_l2
+    if data.loss == "logistic":  # the log-loss's curvature p(1 − p) is at most ¼ (reached at η = 0)
+        return (1.0 / data.n) * (0.25 * (Z.T @ Z) + np.diag(diag))
     return (2.0 / data.n) * (Z.T @ Z + np.diag(diag))
 
 
@@ -340,7 +364,7 @@ def _train(
     b = torch.zeros((), dtype=_DTYPE, requires_grad=True) if problem.has_bias else None
     optimizer = make_optimizer(w, b)
     base_lrs = [group["lr"] for group in optimizer.param_groups]
-    mse = torch.nn.MSELoss()
+    mse = torch.nn.MSELoss() if data.loss == "squared" else torch.nn.BCEWithLogitsLoss()
 
     def closure() -> torch.Tensor:
         optimizer.zero_grad()
@@ -354,8 +378,12 @@ def _train(
     def measure() -> float:
         if ref is not None:
             return (w - ref).abs().max().item()
-        r = y - X @ w if b is None else y - X @ w - b
-        value = 0.5 * r.dot(r) + problem.l1 * w.abs().sum() + 0.5 * problem.l2 * w.dot(w)
+        eta = X @ w if b is None else X @ w + b
+        if data.loss == "logistic":
+            fit = torch.nn.functional.binary_cross_entropy_with_logits(eta, y, reduction="sum")
+        else:
+            fit = 0.5 * (y - eta).dot(y - eta)
+        value = fit + problem.l1 * w.abs().sum() + 0.5 * problem.l2 * w.dot(w)
         if b is not None:
             value = value + 0.5 * problem.bias_l2 * b * b
         return value.item()
@@ -394,7 +422,7 @@ def _train(
             ConvergenceWarning,
             stacklevel=3,
         )
-    info.update({"iteration_unit": "step", "convention": CONVENTION, "tol": tol, "last_change": change,
+    info.update({"iteration_unit": "step", "convention": data.convention, "tol": tol, "last_change": change,
                  "trace": "distance ‖w − reference‖∞" if ref is not None else "canonical objective J(w, b)"})
     if ref is not None:
         info["distance"] = float(trace[step - 1])
@@ -412,6 +440,8 @@ def _train(
 
 def _objective_text(data: _Data, l1: bool) -> str:
     bias = {"flat": " (b unpenalised)", "none": " (no b)", "penalized": " + (wd_b/2) b²"}[data.problem.bias]
+    if data.loss == "logistic":
+        return "(1/n) Σ logloss" + (" + ℓ₁ ‖w‖₁" if l1 else "") + " + (wd/2) ‖w‖²" + bias + " = (1/n) J(w, b)"
     return "(1/n) Σ rᵢ²" + (" + ℓ₁ ‖w‖₁" if l1 else "") + " + (wd/2) ‖w‖²" + bias + " = (2/n) J(w, b)"
 
 
@@ -421,7 +451,8 @@ def _objective_text(data: _Data, l1: bool) -> str:
 
 
 def sgd_weight_decay(X, y, problem: PenalizedLeastSquares, *, reference=None, lr: float | None = None,
-                     momentum: float | None = None, max_steps: int = 100_000, tol: float = 1e-12) -> MapResult:
+                     momentum: float | None = None, max_steps: int = 100_000, tol: float = 1e-12,
+                     loss: str = "squared") -> MapResult:
     r"""``torch.optim.SGD(weight_decay=wd)`` on ``nn.MSELoss()``, full batch: the ridge MAP.
 
     Minimises
@@ -464,7 +495,7 @@ def sgd_weight_decay(X, y, problem: PenalizedLeastSquares, *, reference=None, lr
     >>> res.converged, res.info["weight_decay"] == 2 * 1.0 / 442
     (True, True)
     """
-    data = _prepare("sgd_weight_decay", X, y, problem, reference, l2_only=True)
+    data = _prepare("sgd_weight_decay", X, y, problem, reference, l2_only=True, loss=loss)
     lr = _lr_or_none(lr)
     if momentum is not None:
         momentum = float(momentum)
@@ -485,7 +516,7 @@ def sgd_weight_decay(X, y, problem: PenalizedLeastSquares, *, reference=None, lr
 
 
 def prox_sgd(X, y, problem: PenalizedLeastSquares, *, reference=None, lr: float | None = None,
-             max_steps: int = 200_000, tol: float = 1e-12) -> MapResult:
+             max_steps: int = 200_000, tol: float = 1e-12, loss: str = "squared") -> MapResult:
     r""":class:`ProxSGD` on ``nn.MSELoss()``, full batch (ISTA): the lasso / elastic-net MAP, exact zeros included.
 
     Minimises
@@ -513,7 +544,7 @@ def prox_sgd(X, y, problem: PenalizedLeastSquares, *, reference=None, lr: float 
     >>> res.converged, int((res.w == 0).sum())
     (True, 2)
     """
-    data = _prepare("prox_sgd", X, y, problem, reference)
+    data = _prepare("prox_sgd", X, y, problem, reference, loss=loss)
     lr = _lr_or_none(lr)
     lr_w, lr_b = (lr, lr) if lr is not None else _block_steps(data)
 
@@ -528,7 +559,7 @@ def prox_sgd(X, y, problem: PenalizedLeastSquares, *, reference=None, lr: float 
 
 
 def subgradient_sgd(X, y, problem: PenalizedLeastSquares, *, reference=None, lr: float | None = None,
-                     max_steps: int = 20_000, tol: float = 1e-12) -> MapResult:
+                    max_steps: int = 20_000, tol: float = 1e-12, loss: str = "squared") -> MapResult:
     r"""The naive L1: ``loss + ℓ₁ * w.abs().sum()`` with plain ``torch.optim.SGD``: hovers, never exactly zero.
 
     Minimises (in intent) the same objective as :func:`prox_sgd`,
@@ -555,7 +586,7 @@ def subgradient_sgd(X, y, problem: PenalizedLeastSquares, *, reference=None, lr:
     >>> res.converged, int((res.w == 0).sum())
     (False, 0)
     """
-    data = _prepare("subgradient_sgd", X, y, problem, reference)
+    data = _prepare("subgradient_sgd", X, y, problem, reference, loss=loss)
     lr = _lr_or_none(lr)
     lr_w, lr_b = (lr, lr) if lr is not None else _block_steps(data)
     l1 = data.l1
@@ -573,7 +604,8 @@ def subgradient_sgd(X, y, problem: PenalizedLeastSquares, *, reference=None, lr:
 
 
 def adam_l2(X, y, problem: PenalizedLeastSquares, *, reference=None, lr: float | None = None,
-            decay_steps: float = 1000.0, max_steps: int = 20_000, tol: float = 1e-12) -> MapResult:
+            decay_steps: float = 1000.0, max_steps: int = 20_000, tol: float = 1e-12,
+            loss: str = "squared") -> MapResult:
     r"""``torch.optim.Adam(weight_decay=wd)`` (coupled L2) on ``nn.MSELoss()``, full batch: reaches the ridge MAP.
 
     Adam's ``weight_decay`` adds ``wd·w`` to the gradient *before* the adaptive moments, so the gradient it
@@ -599,11 +631,11 @@ def adam_l2(X, y, problem: PenalizedLeastSquares, *, reference=None, lr: float |
     >>> res.converged
     True
     """
-    return _adam("adam_l2", torch.optim.Adam, X, y, problem, reference, lr, decay_steps, max_steps, tol)
+    return _adam("adam_l2", torch.optim.Adam, X, y, problem, reference, lr, decay_steps, max_steps, tol, loss)
 
 
 def adamw(X, y, problem: PenalizedLeastSquares, *, reference=None, lr: float | None = None,
-          decay_steps: float = 1000.0, max_steps: int = 20_000, tol: float = 1e-12) -> MapResult:
+          decay_steps: float = 1000.0, max_steps: int = 20_000, tol: float = 1e-12, loss: str = "squared") -> MapResult:
     r"""``torch.optim.AdamW(weight_decay=wd)`` (decoupled decay), full batch: its fixed point is *not* the MAP.
 
     AdamW steps ``w ← w − lr_t (wd·w + m̂/(√v̂ + ε))`` with m̂, v̂ the moments of the loss gradient
@@ -620,12 +652,13 @@ def adamw(X, y, problem: PenalizedLeastSquares, *, reference=None, lr: float | N
     Schedule, defaults and parameters as for :func:`adam_l2`; ``converged`` reports the same parameter-change
     rule, and says that AdamW stopped moving, not that it found the MAP.
     """
-    return _adam("adamw", torch.optim.AdamW, X, y, problem, reference, lr, decay_steps, max_steps, tol)
+    return _adam("adamw", torch.optim.AdamW, X, y, problem, reference, lr, decay_steps, max_steps, tol, loss)
 
 
-def _adam(method: str, optimizer_cls, X, y, problem, reference, lr, decay_steps, max_steps, tol) -> MapResult:
+def _adam(method: str, optimizer_cls, X, y, problem, reference, lr, decay_steps, max_steps, tol,
+          loss: str = "squared") -> MapResult:
     """Shared body of :func:`adam_l2` and :func:`adamw`: full batch, ``lr_t = lr / (1 + t/decay_steps)``."""
-    data = _prepare(method, X, y, problem, reference, l2_only=True)
+    data = _prepare(method, X, y, problem, reference, l2_only=True, loss=loss)
     given = lr is not None
     lr = 0.05 * max(1.0, float(np.max(np.abs(data.y)))) if lr is None else positive(lr, "lr (the learning rate)")
     decay_steps = positive(decay_steps, "decay_steps")
@@ -644,7 +677,8 @@ def _adam(method: str, optimizer_cls, X, y, problem, reference, lr, decay_steps,
         return optimizer_cls(groups, lr=lr)
 
     objective = (
-        "AdamW: w ← w − lr_t (wd·w + m̂/(√v̂+ε)), m̂, v̂ the moments of ∇(1/n) Σ rᵢ² (decay outside them)"
+        "AdamW: w ← w − lr_t (wd·w + m̂/(√v̂+ε)), m̂, v̂ the moments of ∇(1/n) Σ "
+        + ("logloss" if data.loss == "logistic" else "rᵢ²") + " (decay outside them)"
         if decoupled else "Adam on the gradient of " + _objective_text(data, l1=False)
     )
     info = {"lr": lr, "decay_steps": decay_steps, "weight_decay": data.wd, "bias_weight_decay": data.wd_b,
