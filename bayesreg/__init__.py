@@ -30,6 +30,7 @@ from .errors import (  # noqa: E402
 )
 from .infer.conjugate import gaussian_posterior, nig_posterior  # noqa: E402
 from .likelihoods import GaussianLikelihood, Likelihood  # noqa: E402
+from .logistic import LogisticLikelihood  # noqa: E402
 from .model import Model  # noqa: E402
 from .prior_base import Prior  # noqa: E402
 from .priors import (  # noqa: E402
@@ -77,6 +78,6 @@ __all__ = [
     "penalty_from_prior", "prior_from_penalty",
     "ElasticNetPrior", "GroupLassoPrior", "L2NormPrior", "SeparablePrior", "StudentTPrior",
     "derived_map", "multioutput_posterior", "multioutput_map",
-    "SufficientStats", "Model", "Prior", "Likelihood", "GaussianLikelihood", "posterior_mode",
+    "SufficientStats", "Model", "Prior", "Likelihood", "GaussianLikelihood", "LogisticLikelihood", "posterior_mode",
     "select_lambda",
 ]

@@ -135,7 +135,8 @@ log --lam L --width C, student-t --df NU --scale S.
 
 --method auto (the default) takes the first method that can run the model: exact where it is conjugate
 (gaussian prior with --sigma; gaussian --lam with --sigma-prior invgamma:A,B, i.e. w | σ ~ N(0, σ²/λ)), gibbs
-for a laplace prior (σ fixed or invgamma), nuts otherwise. A method that cannot run the model says why and
+for a laplace prior (σ fixed or invgamma), nuts otherwise. --method laplace draws from the Laplace
+approximation N(mode, H⁻¹) (an approximation, every scale fixed). A method that cannot run the model says why and
 names those that can. --method map writes the posterior mode alone (the same files, one "draw"); every fit
 reports the mode in the MAP column, with its definition: the joint mode of (w, b, σ) on their own scales, for a
 hierarchical τ the mode of its marginal posterior where that has a closed form, else no value and the reason.
@@ -147,6 +148,13 @@ diagnostic plots (PNG). An unreliable posterior (divergences, R-hat ≥ 1.01, lo
 flagged on the terminal and in summary.json ("reliable": false, with the reasons). Fewer than 100 draws in all
 are refused. Everything is built in a temporary directory and renamed into place: an error or Ctrl-C leaves
 complete results or none.
+
+a classifier (--likelihood logistic: a two-class target, no σ, λ = 1/τ²):
+  # scikit-learn's LogisticRegression(C=1) read as a prior, its posterior by NUTS (the default; gibbs: the
+  # Pólya–Gamma sampler); calibration.png replaces the PPC, and predict gives P(class 1) with its interval
+  bayesreg fit --data breast_cancer --standardize --likelihood logistic --prior gaussian --lam 1 \
+      --convention sklearn_logistic --out out/cancer
+  bayesreg fit --data mail.csv --target label --likelihood logistic --prior laplace --scale 0.5 --out out/mail
 
 your own file:
   # choose columns, one-hot encode text columns, standardise; then predict new rows
@@ -535,7 +543,8 @@ def _prior_of(args, data, *, sigma_random: bool = False, tau_prior=None):
     d = args.d if args.d is not None or args.prior != "l2-norm" else data.d
     if args.likelihood == "logistic":  # no σ: λ = 1/τ², the classifier's conventions
         return prior_from_options(args.prior, sigma=1.0, n=data.n, tau=args.tau, scale=args.scale, lam=args.lam,
-                                  convention=get_convention(args.convention or "canonical", "logistic"),
+                                  convention=None if args.convention is None and args.lam is None
+                                  else get_convention(args.convention or "canonical", "logistic"),
                                   tau_prior=tau_prior, l1_ratio=args.l1_ratio, d=d, groups=args.groups,
                                   width=args.width, df=args.df)
     return prior_from_options(args.prior, sigma=args.sigma, n=data.n, tau=args.tau, scale=args.scale,
@@ -670,6 +679,8 @@ def _run_fit(args) -> int:
             table = summary_table(idata, map_point=posterior.info.get("map"))
         idata.to_netcdf(str(tmp / "posterior.nc"))
         notes = list(engine_notes)
+        if classifier:
+            notes += _classifier_notes(data, args.bias)
         if streamed:
             notes.append(f"--engine {args.engine} keeps only the sufficient statistics: skipped {_ROW_OUTPUTS}")
         elif "posterior_predictive" not in idata.groups():
@@ -691,7 +702,8 @@ def _run_fit(args) -> int:
             summary["original_units"] = _original_units(posterior, columns)
         write_json(tmp / "summary.json", summary)
         write_json(tmp / "model.json", fit_spec(posterior, getattr(data, "columns", None),
-                                                target=getattr(data, "target_name", "y")))
+                                                target=getattr(data, "target_name", "y"),
+                                                classes=getattr(data, "classes", None)))
         write_json(tmp / "timing.json", {"inference_seconds": posterior.seconds, "read_seconds": load_seconds})
         if not args.no_plots:
             import matplotlib
@@ -715,6 +727,24 @@ def _run_fit(args) -> int:
     print(f"wrote {args.out}/posterior.nc, summary.json, model.json (for bayesreg predict), timing.json"
           + ("" if args.no_plots else " and plots"))
     return 0
+
+
+def _classifier_notes(data, bias: str) -> list[str]:
+    """What a classifier's data imply for its posterior: separable classes (the prior alone keeps the weights
+    finite), and which label is class 1."""
+    from .priors import parse_bias
+    from .solvers.logistic import separable
+
+    notes = []
+    if getattr(data, "classes", None) and tuple(data.classes) != (0, 1):
+        negative, positive = data.classes
+        notes.append(f"class 1 (the probability modelled) is {positive!r}; class 0 is {negative!r}")
+    if separable(data.X, data.y, parse_bias(bias).present):
+        notes.append("the classes are perfectly separable by a hyperplane in these features: the likelihood alone "
+                     "would push the weights to infinity (no maximum-likelihood estimate exists), so the MAP and the "
+                     "posterior are finite only because of the prior, and the spread along the separating direction "
+                     "is the prior's")
+    return notes
 
 
 def _original_units(posterior, columns) -> dict:

@@ -399,7 +399,8 @@ def selection_curves(selection, *, title: str | None = None):
         if p.interval is not None:
             ax.axvspan(*p.interval, color=_MARK_COLORS[i % len(_MARK_COLORS)], alpha=0.12, label="94% interval")
         ax.set_xscale("log")
-        ax.set_xlabel("canonical λ (Ridge alpha)")
+        ax.set_xlabel("canonical λ (LogisticRegression 1/C)" if getattr(selection, "likelihood", "") == "logistic"
+                      else "canonical λ (Ridge alpha)")
         ax.set_ylabel(p.label)
         ax.set_title(p.method + ("" if p.interior else " (at the search limit)"), fontsize=10)
         ax.grid(alpha=0.3)

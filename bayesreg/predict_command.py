@@ -17,6 +17,10 @@ The new file needs the columns the fit was made with, matched by name (any order
 present (it is ignored), any other column is refused, as are NaN, a missing column and a category level the fit
 never saw. Categorical encoding and --standardize are applied exactly as in the fit.
 
+A classifier's fit (--likelihood logistic) writes probability, sd, lower, upper instead: the posterior mean of
+P(y = 1 | x) (the predictive probability of the second class), its posterior sd and its central --prob credible
+interval.
+
 From an exact fit the numbers are closed form (normal, or Student-t when σ had an inverse-gamma prior); from a
 sampled fit (NUTS, Gibbs, SVI, a streamed file) they are Monte Carlo estimates over the draws (the interval from
 seeded predictive draws, --seed); from --method map, the noise alone (no parameter uncertainty).
@@ -69,7 +73,8 @@ def run(args) -> int:
     args._written = [out]
     how = {"gaussian": "closed form (normal)", "normal-inverse-gamma": "closed form (Student-t)"}
     source = (how[fit.exact["kind"]] if fit.exact else
-              "the noise alone (a point estimate: no parameter uncertainty)" if fit.method == "map" else
+              "a point estimate: no parameter uncertainty" if fit.method == "map" and fit.likelihood == "logistic"
+              else "the noise alone (a point estimate: no parameter uncertainty)" if fit.method == "map" else
               f"Monte Carlo over the {fit.method} draws")
     print(f"predicted {len(table)} rows from the {fit.method} fit in {fit.path}: {source}")
     verdict = _fit_health(fit.path)
@@ -78,6 +83,11 @@ def run(args) -> int:
 
         print(f"warning: the fit's posterior is UNRELIABLE ({verdict}); these predictions inherit that",
               file=sys.stderr)
+    if fit.likelihood == "logistic":
+        positive = f" = {fit.classes[1]!r}" if fit.classes else ""
+        print(f"wrote {out}: columns probability, sd, lower, upper (P(y{positive} | x): posterior mean, sd and "
+              f"central {args.prob:g} credible interval)")
+        return 0
     print(f"wrote {out}: columns mean, sd, lower, upper (lower/upper: the central {args.prob:g} predictive "
           "interval of a new observation)")
     return 0

@@ -12,6 +12,11 @@ Predictive distribution of y* at a new row x (x̃ = (x, 1) with an intercept, x�
   (the law of total variance), and the interval from the quantiles of seeded draws :math:`y^*_s = \mu_s + \sigma_s
   \varepsilon_s`;
 * **MAP** (one draw): :math:`N(\tilde x^\top \hat\theta, \sigma^2)`: the noise alone, no parameter uncertainty.
+
+A **classifier** (``likelihood: "logistic"``) predicts the probability of class 1, P(y* = 1 | x) =
+sigmoid(x̃ᵀθ): per row the posterior mean of p_s = sigmoid(x̃ᵀθ_s) over the draws (which *is* the posterior
+predictive probability of y* = 1), its posterior sd, and the central credible interval of p from the draws'
+quantiles; from a MAP, sigmoid(x̃ᵀθ̂) alone (sd 0, no interval width: no parameter uncertainty).
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ __all__ = ["FORMAT", "fit_spec", "load_fit", "SavedFit", "predictive_table"]
 FORMAT = "bayesreg-fit/1"
 
 
-def fit_spec(posterior, columns: Columns | None, *, target: str = "y") -> dict:
+def fit_spec(posterior, columns: Columns | None, *, target: str = "y", classes=None) -> dict:
     """Everything predicting needs besides the draws, JSON-ready: the column recipe (a plain one for data given
     as arrays or built in), the method, whether there is an intercept, σ fixed, and the closed form of an exact
     fit (mean and covariance over (w₁..w_d[, b])). Written by ``bayesreg fit`` as ``DIR/model.json``."""
@@ -51,7 +56,15 @@ def fit_spec(posterior, columns: Columns | None, *, target: str = "y") -> dict:
     return {"format": FORMAT, "method": posterior.method, "columns": columns.to_dict(),
             "intercept": "b" in posterior.draws or (exact is not None and exact.bias.present),
             "sigma_fixed": None if posterior.sigma_fixed is None else float(posterior.sigma_fixed),
-            "exact": closed}
+            "exact": closed, "likelihood": getattr(posterior.likelihood, "name", "gaussian"),
+            "classes": None if classes is None else [_label(c) for c in classes]}
+
+
+def _label(c):
+    """A class label as JSON keeps it: text as text, 1.0 as 1."""
+    if isinstance(c, str):
+        return c
+    return int(c) if float(c).is_integer() else float(c)
 
 
 @dataclass(frozen=True)
@@ -65,6 +78,8 @@ class SavedFit:
     sigma_fixed: float | None
     exact: dict | None
     draws: dict
+    likelihood: str = "gaussian"
+    classes: tuple | None = None
 
     def design(self, frame: pd.DataFrame, label: str = "the data") -> np.ndarray:
         """x̃ per row: the recipe's columns (matched by name; the target may be present and is ignored), then
@@ -85,6 +100,8 @@ class SavedFit:
 def predictive_table(fit: SavedFit, Z: np.ndarray, *, prob: float, seed: int) -> pd.DataFrame:
     """The module docstring's predictive summaries at the rows ``Z`` (x̃)."""
     q = (0.5 - prob / 2.0, 0.5 + prob / 2.0)
+    if fit.likelihood == "logistic":
+        return _probability_table(fit, Z, q)
     e = fit.exact
     if e is not None and e["kind"] == "gaussian":
         m, C = np.asarray(e["mean"]), np.asarray(e["cov"])
@@ -116,6 +133,20 @@ def predictive_table(fit: SavedFit, Z: np.ndarray, *, prob: float, seed: int) ->
     return pd.DataFrame({"mean": loc, "sd": sd, "lower": lower, "upper": upper})
 
 
+def _probability_table(fit: SavedFit, Z: np.ndarray, q: tuple[float, float]) -> pd.DataFrame:
+    """A classifier's P(y* = 1 | x) per row: posterior mean, sd and central credible interval over the draws."""
+    from scipy.special import expit
+
+    theta = fit.draws["w"].reshape(-1, fit.draws["w"].shape[-1])
+    if fit.intercept:
+        theta = np.hstack([theta, fit.draws["b"].reshape(-1, 1)])
+    p = expit(theta @ Z.T)  # (draws, rows)
+    mean = p.mean(axis=0)
+    sd = p.std(axis=0, ddof=1) if p.shape[0] > 1 else np.zeros_like(mean)
+    lower, upper = np.quantile(p, q, axis=0)
+    return pd.DataFrame({"probability": mean, "sd": sd, "lower": lower, "upper": upper})
+
+
 def load_fit(path: str | os.PathLike) -> SavedFit:
     """Read a ``bayesreg fit`` output directory; a directory that is not one (or of another format version)
     raises a one-line :class:`~bayesreg.errors.DataError` naming what is missing."""
@@ -136,8 +167,10 @@ def load_fit(path: str | os.PathLike) -> SavedFit:
     draws = {}
     if spec.get("exact") is None:
         draws = _read_draws(path)
+    classes = spec.get("classes")
     return SavedFit(path, spec["method"], Columns.from_dict(spec["columns"]), bool(spec["intercept"]),
-                    spec.get("sigma_fixed"), spec.get("exact"), draws)
+                    spec.get("sigma_fixed"), spec.get("exact"), draws, spec.get("likelihood", "gaussian"),
+                    None if classes is None else tuple(classes))
 
 
 def _read_draws(path: Path) -> dict:

@@ -25,8 +25,14 @@ and explained ("the evidence keeps rising as λ → ∞: ..."), never reported s
 λ means nothing without σ: τ = σ/√λ is the prior sd of each weight (σ from the evidence unless given). Features
 on very different scales make one λ mean very different things per feature: consider --standardize.
 
+A classifier (--likelihood logistic: a two-class target, canonical Σ logloss + (λ/2)‖w‖², i.e.
+LogisticRegression(C = 1/λ)) reads the same four ways with the log-loss: the evidence is MacKay's Laplace
+approximation, validation and cv score the mean held-out log-loss (cv: the curve LogisticRegressionCV computes
+with scoring="neg_log_loss" on the same folds), the hyperprior uses the Laplace evidence; τ = 1/√λ.
+
 examples:
   bayesreg select --data diabetes
+  bayesreg select --data breast_cancer --standardize --likelihood logistic
   bayesreg select --data runs.csv --target y --drop run_id --standardize --json out/lambda.json --plot out/lambda.png
 """
 
@@ -41,6 +47,8 @@ def add_select_parser(sub) -> None:
                     "in every library's convention.",
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_data_options(p)
+    p.add_argument("--likelihood", choices=("gaussian", "logistic"), default="gaussian",
+                   help="gaussian: regression (default); logistic: a classifier of a two-class target (no σ)")
     p.add_argument("--methods", default="evidence,validation,cv,hyperprior", metavar="M,M",
                    help="which methods (default: all four)")
     p.add_argument("--sigma", type=real, metavar="S", help="the noise sd, if known (default: estimated)")
@@ -72,15 +80,23 @@ def run(args) -> int:
     for option, path in (("--json", args.json), ("--plot", args.plot)):
         if path:
             check_output_file(path, force=args.force, option=option)
+    if args.likelihood == "logistic" and args.sigma is not None:
+        raise SpecError("a classifier has no noise σ (λ = 1/τ²): drop --sigma")
     args._written = []
     data = load_from_args(args)
     configure_threads(data.n, data.d)
-    selection = select_lambda(data, methods=methods, sigma=args.sigma, bias=args.bias, folds=args.folds,
-                              seed=args.seed)
-    print(format_selection(selection, data))
+    if args.likelihood == "logistic":
+        from .classifier_selection import select_lambda_logistic
+
+        selection = select_lambda_logistic(data, methods=methods, bias=args.bias, folds=args.folds, seed=args.seed)
+    else:
+        selection = select_lambda(data, methods=methods, sigma=args.sigma, bias=args.bias, folds=args.folds,
+                                  seed=args.seed)
+    print(format_selection(selection, data, args.likelihood))
     if args.json:
         args._written.append(write_json(args.json, {**selection.to_dict(), "data": data.name,
-                                                    "conventions": _in_conventions(selection)}))
+                                                    "likelihood": args.likelihood,
+                                                    "conventions": _in_conventions(selection, args.likelihood)}))
         print(f"wrote {args._written[-1]}")
     if args.plot:
         import matplotlib
@@ -93,27 +109,32 @@ def run(args) -> int:
     return 0
 
 
-def _in_conventions(selection) -> dict:
+def _in_conventions(selection, likelihood: str = "gaussian") -> dict:
     """Each pick in every convention with an L2 option: ``{method: {convention: value}}``."""
-    from .conventions import CONVENTIONS, from_canonical_lam
+    from .conventions import conventions_for, from_canonical_lam
 
-    return {name: {c.name: from_canonical_lam("l2", p.lam, selection.n, c) for c in CONVENTIONS.values()
+    return {name: {c.name: from_canonical_lam("l2", p.lam, selection.n, c) for c in conventions_for(likelihood).values()
                    if c.supports("l2")} for name, p in selection.picks.items()}
 
 
-def format_selection(selection, data) -> str:
+def format_selection(selection, data, likelihood: str | None = None) -> str:
     """The picks as a text table, each in every convention, with the notes."""
     import math
 
-    from .conventions import CONVENTIONS
+    from .conventions import conventions_for
 
-    sigma = selection.sigma if selection.sigma is not None else selection.sigma_evidence
-    sigma_text = (f"σ = {selection.sigma:g} (given)" if selection.sigma is not None else
+    classifier = (likelihood or selection.likelihood) == "logistic"
+    family = "logistic" if classifier else "gaussian"
+    sigma = 1.0 if classifier else selection.sigma if selection.sigma is not None else selection.sigma_evidence
+    sigma_text = ("a classifier: no σ, τ = 1/√λ" if classifier else
+                  f"σ = {selection.sigma:g} (given)" if selection.sigma is not None else
                   f"σ̂ = {selection.sigma_evidence:.4g} (the evidence's estimate)" if selection.sigma_evidence else
                   "σ unknown")
-    lines = [f"λ for {data.name} ({selection.n} rows, {selection.d} features), canonical ½Σr² + (λ/2)‖w‖², "
+    objective = "Σ logloss + (λ/2)‖w‖²" if classifier else "½Σr² + (λ/2)‖w‖²"
+    lines = [f"λ for {data.name} ({selection.n} rows, {selection.d} features), canonical {objective}, "
              f"bias {selection.bias}; {sigma_text}", ""]
-    header = f"  {'method':<11} {'λ (canonical)':>14} {'τ = σ/√λ':>11}  {'interior':<9} detail"
+    tau_head = "τ = 1/√λ" if classifier else "τ = σ/√λ"
+    header = f"  {'method':<11} {'λ (canonical)':>14} {tau_head:>11}  {'interior':<9} detail"
     lines.append(header)
     for name, p in selection.picks.items():
         tau = f"{sigma / math.sqrt(p.lam):.4g}" if sigma else "—"
@@ -125,14 +146,14 @@ def format_selection(selection, data) -> str:
     notes = [f"{name}: {p.note}" for name, p in selection.picks.items() if p.note]
     if notes:
         lines += ["", *(f"note: {n}" for n in notes)]
-    table = _in_conventions(selection)
+    table = _in_conventions(selection, family)
     lines += ["", "The same picks in every convention:",
-              f"  {'convention':<20} {'parameter':<20}" + "".join(f" {m:>12}" for m in selection.picks)]
-    for c in CONVENTIONS.values():
+              f"  {'convention':<22} {'parameter':<20}" + "".join(f" {m:>12}" for m in selection.picks)]
+    for c in conventions_for(family).values():
         if not c.supports("l2"):
             continue
         values = "".join(f" {table[m][c.name]:>12.4g}" for m in selection.picks)
-        lines.append(f"  {c.name:<20} {c.param_for('l2'):<20}{values}")
+        lines.append(f"  {c.name:<22} {c.param_for('l2'):<20}{values}")
     columns = getattr(data, "columns", None)
     if columns is not None and columns.describe():
         lines += ["", *(f"columns: {line}" for line in columns.describe())]

@@ -635,6 +635,7 @@ class Selection:
     seed: int
     validation_fraction: float
     limits: tuple[float, float]
+    likelihood: str = "gaussian"
 
     def to_dict(self) -> dict:
         """JSON-ready: ``{"evidence": λ, "cv": λ, "validation": λ, "hyperprior": λ, "details": {...}}``."""
@@ -646,7 +647,8 @@ class Selection:
             for name, p in self.picks.items()}
         out["settings"] = {"n": self.n, "d": self.d, "sigma": self.sigma, "sigma_evidence": self.sigma_evidence,
                            "bias": self.bias, "folds": self.folds, "seed": self.seed,
-                           "validation_fraction": self.validation_fraction, "search_limits": list(self.limits)}
+                           "validation_fraction": self.validation_fraction, "search_limits": list(self.limits),
+                           "likelihood": self.likelihood}
         return out
 
 

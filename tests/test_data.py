@@ -438,7 +438,7 @@ def test_no_warning_without_constant_column(tmp_path: Path) -> None:
 
 
 def test_load_dataset_builtins() -> None:
-    assert BUILTIN_DATASETS == ("d2l", "diabetes")
+    assert BUILTIN_DATASETS == ("d2l", "diabetes", "breast_cancer", "d2l_logistic")
     d2l = load_dataset("d2l", seed=4)
     np.testing.assert_array_equal(d2l.X, load_d2l(4).train.X)
     assert d2l.name == "d2l-train"
@@ -585,6 +585,9 @@ def test_dataset_direct_construction_freezes_and_checks() -> None:
 def test_public_names() -> None:
     assert set(data.__all__) == {
         "BUILTIN_DATASETS",
+        "BINARY_DATASETS",
+        "load_breast_cancer",
+        "load_d2l_logistic",
         "D2LProblem",
         "Dataset",
         "from_arrays",

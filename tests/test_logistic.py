@@ -366,3 +366,111 @@ def test_compare_prints_the_table(capsys):
                            "--methods", "newton,sgd_weight_decay")
     assert rc == 0, err
     assert "newton (reference)" in out and "sgd_weight_decay" in out and "BCEWithLogitsLoss" in out
+
+
+# ----------------------------------------------------------------------------------- calibration (SBC)
+
+def _sbc_ranks(method: str, reps: int, seed: int, laplace: bool = False):
+    """Simulation-based calibration (Talts et al. 2018): (w, b) from the prior (w_j ~ N(0, 1) or Laplace(0, 0.7),
+    b ~ N(0, 1)), y from the Bernoulli model on n = 30 rows of N(0, 1) features (d = 2), and the rank of each true
+    value among 99 draws (every 10th of 990, one chain): uniform on 0..99 iff the sampler is right."""
+    rng = np.random.default_rng(seed)
+    n, d = 30, 2
+    prior = Laplace(0.7) if laplace else Gaussian(1.0)
+    ranks = {"w1": [], "w2": [], "b": []}
+    rep = 0
+    while rep < reps:
+        w = rng.laplace(0.0, 0.7, d) if laplace else rng.normal(0.0, 1.0, d)
+        b = rng.normal()
+        X = rng.standard_normal((n, d))
+        y = (rng.random(n) < special.expit(X @ w + b)).astype(float)
+        if y.min() == y.max():  # one class only: rejected on y alone, which keeps the ranks uniform
+            continue
+        rep += 1
+        post = br.fit(from_arrays(X, y), Model.logistic(prior, "normal:1"), method=method, chains=1, draws=990,
+                      warmup=300, seed=rep)
+        draws = {"w1": post.draws["w"][0, 9::10, 0], "w2": post.draws["w"][0, 9::10, 1],
+                 "b": post.draws["b"][0, 9::10]}
+        for name, truth in (("w1", w[0]), ("w2", w[1]), ("b", b)):
+            ranks[name].append(int(np.sum(draws[name] < truth)))
+    return {k: np.array(v) for k, v in ranks.items()}
+
+
+def _uniform_p(ranks: np.ndarray, bins: int = 10) -> float:
+    from scipy import stats
+
+    return float(stats.chisquare(np.bincount(ranks * bins // 100, minlength=bins)).pvalue)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["gibbs", "nuts"])
+@pytest.mark.parametrize("laplace", [False, True])
+def test_simulation_based_calibration(method, laplace):
+    """200 replications: ranks of w₁, w₂, b in 10 bins, χ² test of uniformity (p > 0.001 each)."""
+    ranks = _sbc_ranks(method, 200, seed=99 + laplace, laplace=laplace)
+    for name, r in ranks.items():
+        assert _uniform_p(r) > 1e-3, (name, np.bincount(r * 10 // 100, minlength=10))
+
+
+# ------------------------------------------------------------------------------------- λ four ways, predict
+
+def test_cv_curve_equals_logistic_regression_cv(cancer):
+    """The CV curve is the one ``LogisticRegressionCV(scoring="neg_log_loss")`` computes on the same folds (its
+    Newton solver, tight), and the pick is its C_."""
+    from sklearn.linear_model import LogisticRegressionCV
+
+    from bayesreg.classifier_selection import logistic_cv_curve
+    from bayesreg.selection import cv_splits
+
+    lams = np.logspace(-1.5, 2, 8)  # below λ ≈ 0.03 the folds are nearly separable and scikit-learn stops short
+    ours = logistic_cv_curve(cancer, lams, folds=5, seed=0)
+    folds = cv_splits(cancer.n, 5, 0)
+    sk = LogisticRegressionCV(Cs=1.0 / lams, cv=folds, scoring="neg_log_loss", solver="newton-cholesky",
+                              tol=1e-12, max_iter=1000).fit(cancer.X, cancer.y)
+    np.testing.assert_allclose(ours, -sk.scores_[1].mean(axis=0), rtol=1e-7)
+    assert 1.0 / sk.C_[0] == pytest.approx(lams[int(np.argmin(ours))])
+
+
+def test_select_four_ways(capsys, tmp_path):
+    out = tmp_path / "lam.json"
+    rc, text, err = run_cli(capsys, "select", "--data", "breast_cancer", "--standardize", "--likelihood",
+                            "logistic", "--json", str(out))
+    assert rc == 0, err
+    import json
+
+    picks = json.loads(out.read_text())
+    assert picks["likelihood"] == "logistic"
+    for method in ("evidence", "validation", "cv", "hyperprior"):
+        assert picks["details"][method]["interior"], method
+        assert 0.01 < picks[method] < 100
+    assert picks["conventions"]["evidence"]["sklearn_logistic"] == pytest.approx(1.0 / picks["evidence"])
+    assert "τ = 1/√λ" in text
+
+
+def test_predict_gives_probabilities_with_intervals(capsys, tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=60)
+    y = (rng.random(60) < special.expit(2.0 * x - 0.5)).astype(int)
+    train = tmp_path / "train.csv"
+    train.write_text("x,y\n" + "\n".join(f"{a},{b}" for a, b in zip(x, y, strict=True)) + "\n")
+    fit_dir = tmp_path / "fit"
+    rc, _, err = run_cli(capsys, "fit", "--data", str(train), "--target", "y", "--likelihood", "logistic",
+                         "--prior", "gaussian", "--tau", "2", "--draws", "500", "--out", str(fit_dir))
+    assert rc == 0, err
+    new = tmp_path / "new.csv"
+    new.write_text("x\n-2\n0\n2\n")
+    out = tmp_path / "p.csv"
+    rc, text, err = run_cli(capsys, "predict", "--fit", str(fit_dir), "--data", str(new), "--out", str(out))
+    assert rc == 0, err
+    import pandas as pd
+
+    table = pd.read_csv(out)
+    assert list(table.columns) == ["probability", "sd", "lower", "upper"]
+    assert (table.lower < table.probability).all() and (table.probability < table.upper).all()
+    assert table.probability.is_monotonic_increasing and table.probability.between(0, 1).all()
+    # the posterior mean of sigmoid(x̃ᵀθ) over the saved draws, recomputed from the netCDF
+    import arviz as az
+
+    post = az.from_netcdf(str(fit_dir / "posterior.nc")).posterior
+    p = special.expit(post["w"].values[..., 0] * 2.0 + post["b"].values)
+    assert table.probability[2] == pytest.approx(float(p.mean()), rel=1e-12)
