@@ -76,10 +76,18 @@ def _exact_supports(model: Model, data) -> str | None:
 
 
 def _rows_needed(model: Model, data) -> str | None:
-    if not model.likelihood.has_sufficient_statistics and isinstance(data, SufficientStats):
-        return (f"the {model.likelihood.name} likelihood has no sufficient statistics: it needs the data rows "
-                "(--engine memory)")
+    if not model.likelihood.has_sufficient_statistics and not hasattr(data, "X"):
+        return (f"the {model.likelihood.name} likelihood has no sufficient statistics: it needs the data rows in "
+                "memory (--engine memory); streamed, only map and laplace run (one pass over the rows per Newton "
+                "step)")
     return None
+
+
+def _passes_enough(model: Model, data) -> str | None:
+    """For map and laplace: rows in memory, or streamed rows read once per Newton step."""
+    if not model.likelihood.has_sufficient_statistics and not hasattr(data, "X") and hasattr(data, "evaluator"):
+        return None
+    return _rows_needed(model, data)
 
 
 def _gibbs_supports(model: Model, data) -> str | None:
@@ -107,17 +115,17 @@ def _laplace_supports(model: Model, data) -> str | None:
         return "the prior's scale has a prior of its own (the approximation is over (w, b) with scales fixed)"
     if model.sigma_prior is not None:
         return "σ has a prior (the approximation is over (w, b) with σ fixed)"
-    return _rows_needed(model, data)
+    return _passes_enough(model, data)
 
 
 def _svi_supports(model: Model, data) -> str | None:
-    if isinstance(data, SufficientStats):
+    if isinstance(data, SufficientStats) or not hasattr(data, "X"):
         return "SVI trains on the rows, not on sufficient statistics (use --engine memory)"
     return None
 
 
 def _map_supports(model: Model, data) -> str | None:
-    return None
+    return _passes_enough(model, data)
 
 
 def _run_exact(data, model: Model, o: dict) -> Posterior:
@@ -157,7 +165,7 @@ def _run_nuts(data, model: Model, o: dict) -> Posterior:
 def _run_laplace(data, model: Model, o: dict) -> Posterior:
     from .infer.laplace_approx import laplace_approximation
 
-    approx = laplace_approximation(data, model)
+    approx = laplace_approximation(data, model, o.get("mode"))
     return approx.draws(o["draws"], o["chains"], o["seed"]).with_(mode=approx.mode)
 
 

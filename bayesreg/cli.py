@@ -493,6 +493,11 @@ def _load_source(args):
     began = time.perf_counter()
     if args.engine == "memory":
         data = load_from_args(args)
+    elif getattr(args, "likelihood", "gaussian") == "logistic":  # no statistics to keep: the rows, pass by pass
+        from .streaming import DEFAULT_CHUNK_ROWS, RowStream
+
+        data = RowStream(args.data, args.target, args.engine, features=column_options(args).get("features"),
+                         chunk_rows=args.chunk_rows or DEFAULT_CHUNK_ROWS, scheduler=args.scheduler)
     else:
         from .streaming import DEFAULT_CHUNK_ROWS, stats_from_source
 
@@ -525,10 +530,13 @@ def _check_noise(args) -> None:
             flag = "--sigma" if args.sigma is not None else "--sigma-prior"
             raise SpecError(f"a classifier has no noise σ (the log-loss is the negative log-likelihood itself, "
                             f"λ = 1/τ²): drop {flag}")
-        if args.engine in ("chunks", "dask"):
-            raise SpecError(f"the logistic likelihood has no sufficient statistics: --engine {args.engine} keeps "
-                            "none of the rows it needs; use --engine memory")
-        args.engine = "memory" if args.engine == "auto" else args.engine
+        streamable = getattr(args, "method", None) in ("map", "laplace")
+        if args.engine in ("chunks", "dask") and not streamable:
+            raise SpecError(f"the logistic likelihood has no sufficient statistics: with --engine {args.engine} only "
+                            "--method map or laplace run (one pass over the rows per Newton step); the samplers "
+                            "need the rows in memory (--engine memory)")
+        if args.engine == "auto" and not streamable:
+            args.engine = "memory"
         return
     if args.sigma is None and sigma_prior is None:
         raise SpecError("a regression needs the noise: --sigma S (fixed)"
@@ -651,7 +659,13 @@ def _run_fit(args) -> int:
     out = Path(args.out)
     check_output_directory(out, force=args.force)
     args._existed = out.exists()
+    classifier = args.likelihood == "logistic"
     engine_notes = _resolve_engine(args, rows_needed=args.method == "svi")
+    if classifier and args.engine != "memory":
+        engine_notes = [f"--engine {args.engine}: the rows are read again on every Newton step (the logistic "
+                        "likelihood has no sufficient statistics)"] + [
+            n.replace("keeping only the sufficient statistics", "read again on every Newton step")
+            for n in engine_notes]
     with output_directory(out, force=args.force) as tmp:
         data, load_seconds = _load_source(args)
         check_draws_memory(args.chains, args.draws, data.d)
@@ -679,10 +693,11 @@ def _run_fit(args) -> int:
             table = summary_table(idata, map_point=posterior.info.get("map"))
         idata.to_netcdf(str(tmp / "posterior.nc"))
         notes = list(engine_notes)
-        if classifier:
+        if classifier and not streamed:
             notes += _classifier_notes(data, args.bias)
         if streamed:
-            notes.append(f"--engine {args.engine} keeps only the sufficient statistics: skipped {_ROW_OUTPUTS}")
+            kept = "streams the rows" if classifier else "keeps only the sufficient statistics"
+            notes.append(f"--engine {args.engine} {kept}: skipped {_ROW_OUTPUTS}")
         elif "posterior_predictive" not in idata.groups():
             notes.append(f"too many values to store: skipped {_ROW_OUTPUTS}")
         # no wall-clock value in summary.json: the same --seed gives the same file; times go to timing.json

@@ -223,6 +223,18 @@ def _row_mode(data, model: Model) -> PosteriorMode:
             "the joint mode is degenerate (τ → 0 with w → 0) and the marginal posterior of τ has no closed form "
             "for a classifier; no MAP is reported (see the posterior summary instead)"), converged=False)
     if not hasattr(data, "X"):
+        if hasattr(data, "evaluator") and prior.elementwise_penalty(1.0) is not None:  # rows streamed, pass by pass
+            from .solvers.logistic import logistic_map_passes
+
+            problem = PenalizedLeastSquares.from_prior(prior, 1.0, model.bias)
+            res = logistic_map_passes(None, data.d, problem, evaluate=data.evaluator(problem))
+            values = {"w": np.asarray(res.w, dtype=np.float64)}
+            if res.b is not None:
+                values["b"] = np.float64(res.b)
+            return PosteriorMode(values, definition + " (Newton, one pass over the streamed rows per step)",
+                                 converged=bool(res.converged),
+                                 info={"solver": res.method, "iterations": res.iterations, "objective": res.objective,
+                                       "hessian": res.hessian})
         return PosteriorMode(None, definition, reason="the logistic MAP needs the data rows (use --engine memory)",
                              converged=False)
     y = model.likelihood.validate_target(data.y)

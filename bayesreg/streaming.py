@@ -54,6 +54,7 @@ __all__ = [
     "chunked_stats",
     "dask_stats",
     "stats_from_source",
+    "RowStream",
 ]
 
 #: ``--engine``: ``memory`` loads the whole table (every output), ``chunks`` streams it through pandas/pyarrow,
@@ -570,3 +571,122 @@ def compare_stats(stats: SufficientStats, prior, sigma: float, bias="flat", *, m
     names = tuple(feature_names) if feature_names is not None else tuple(
         getattr(stats, "feature_names", ()) or (f"x{j}" for j in range(stats.d)))
     return MapComparison(name, prior, sigma, bias, problem, names, stats.n, reference, results)
+
+
+# ------------------------------------------------------------------------- rows streamed (the logistic likelihood)
+
+@dataclass
+class RowStream:
+    """A file whose rows are read again on every pass, in blocks: for a likelihood without sufficient statistics
+    (the logistic), whose Newton MAP and Laplace approximation need one pass over the rows per iteration
+    (Σ logloss, Zᵀ(p − y), ZᵀWZ: :func:`bayesreg.solvers.logistic.pass_evaluator`). Memory is one block plus
+    O(d²) whatever the file's size.
+
+    ``engine`` ``"chunks"`` reads the blocks with pandas/pyarrow (:func:`iter_chunks`); ``"dask"`` computes each
+    partition's sums on the Dask workers and adds them (:meth:`evaluator`). The first pass (at construction)
+    validates every block, counts the rows and checks that the target is coded 0/1 with both classes present.
+    """
+
+    path: str
+    target: str
+    engine: str = "chunks"
+    features: Sequence[str] | None = None
+    chunk_rows: int = DEFAULT_CHUNK_ROWS
+    scheduler: str | None = None
+    n: int = field(init=False, default=0)
+    feature_names: tuple = field(init=False, default=())
+    name: str = field(init=False, default="")
+    target_name: str = field(init=False, default="")
+
+    def __post_init__(self):
+        names, _ = iter_chunks(self.path, self.target, features=self.features, chunk_rows=self.chunk_rows)
+        self.feature_names = tuple(names)
+        self.name = Path(self.path).name
+        self.target_name = self.target
+        counts = np.zeros(2, dtype=np.int64)
+        for _, y in self.blocks():
+            counts += np.bincount(y.astype(np.int64), minlength=2)[:2]
+        self.n = int(counts.sum())
+        from .data import _check_rows
+
+        _check_rows(self.n, str(self.path))
+        if counts.min() == 0:
+            raise DataError(f"the target {self.target!r} of {self.path} is constant ({int(np.argmax(counts))} in every "
+                            "row): a classifier needs both classes")
+
+    @property
+    def d(self) -> int:
+        return len(self.feature_names)
+
+    def blocks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """One pass: validated ``(X, y)`` float64 blocks, y checked to be 0/1."""
+        _, chunks = iter_chunks(self.path, self.target, features=self.features, chunk_rows=self.chunk_rows)
+        for X, y in chunks:
+            if not np.isin(y, (0.0, 1.0)).all():
+                bad = y[~np.isin(y, (0.0, 1.0))][0]
+                raise DataError(f"the target {self.target!r} of {self.path} holds {bad:g}: streamed, a classifier's "
+                                "target must be coded 0/1 (recode it, or read the file with --engine memory, which "
+                                "takes any two labels)")
+            yield X, y
+
+    def evaluator(self, problem):
+        """``evaluate(θ) -> (J_smooth, ∇, ∇²)`` over every row: block by block (chunks), or partition sums formed on
+        the Dask workers and added (dask)."""
+        from .solvers.logistic import pass_evaluator
+
+        if self.engine != "dask":
+            return pass_evaluator(self.blocks, self.d, problem)
+        return _dask_evaluator(self, problem)
+
+
+def _dask_partition_sums(frame: pd.DataFrame, features: list[str], target: str, source: str, theta, problem):
+    from .solvers.logistic import pass_evaluator
+
+    X, y = _frame_to_arrays(frame, features, target, source)
+    if len(y) == 0:
+        return None
+    if not np.isin(y, (0.0, 1.0)).all():
+        raise DataError(f"the target {target!r} of {source} is not coded 0/1: recode it, or use --engine memory")
+    zero = type(problem)(l2=0.0, bias=problem.bias if problem.bias != "penalized" else "flat")
+    return pass_evaluator(lambda: iter(((X, y),)), X.shape[1], zero)(theta)
+
+
+def _dask_evaluator(stream: RowStream, problem):
+    import dask
+    import dask.dataframe as dd
+
+    p, kind = _check_file(stream.path)
+    chosen = list(stream.feature_names)
+    wanted = [*chosen, stream.target]
+    if kind == "Parquet":
+        ddf = dd.read_parquet(str(p), columns=wanted)
+    else:
+        from .data import _CSV_OPTIONS
+
+        ddf = dd.read_csv(str(p), usecols=wanted, blocksize=max(1 << 20, stream.chunk_rows * 20 * len(wanted)),
+                          **_CSV_OPTIONS)
+    d = len(chosen)
+    size = d + problem.has_bias
+    reg = np.zeros(size)
+    reg[:d] = problem.l2
+    if problem.bias == "penalized":
+        reg[d] = problem.bias_l2
+
+    def evaluate(theta):
+        parts = [dask.delayed(_dask_partition_sums)(part, chosen, stream.target, f"{p} (partition {i})", theta,
+                                                    problem) for i, part in enumerate(ddf.to_delayed())]
+        if stream.scheduler:
+            from distributed import Client
+
+            with Client(stream.scheduler, timeout=10, set_as_default=False) as client:
+                results = client.compute(parts, sync=True)
+        else:
+            results = dask.compute(*parts, scheduler="threads")
+        results = [r for r in results if r is not None]
+        value = sum(r[0] for r in results) + 0.5 * float(reg @ (theta * theta))
+        grad = sum(r[1] for r in results) + reg * theta
+        H = sum(r[2] for r in results)
+        H[np.diag_indices(size)] += reg
+        return value, grad, H
+
+    return evaluate

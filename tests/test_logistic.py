@@ -474,3 +474,54 @@ def test_predict_gives_probabilities_with_intervals(capsys, tmp_path):
     post = az.from_netcdf(str(fit_dir / "posterior.nc")).posterior
     p = special.expit(post["w"].values[..., 0] * 2.0 + post["b"].values)
     assert table.probability[2] == pytest.approx(float(p.mean()), rel=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------- streamed rows
+
+@pytest.fixture(scope="module")
+def cancer_files(cancer, tmp_path_factory):
+    import pandas as pd
+
+    folder = tmp_path_factory.mktemp("cancer")
+    frame = pd.DataFrame(cancer.X, columns=cancer.feature_names)
+    frame["benign"] = cancer.y.astype(int)
+    frame.to_csv(folder / "cancer.csv", index=False)
+    frame.to_parquet(folder / "cancer.parquet", row_group_size=100)
+    return folder
+
+
+@pytest.mark.parametrize("engine, name", [("chunks", "cancer.csv"), ("chunks", "cancer.parquet"),
+                                          ("dask", "cancer.parquet")])
+def test_streamed_newton_and_laplace_equal_in_memory(cancer, cancer_files, engine, name):
+    """One pass over the rows per Newton step (blocks of 64 rows, or Dask partitions): the MAP, the Laplace
+    covariance and the evidence equal the in-memory ones to rounding."""
+    from bayesreg.streaming import RowStream
+
+    model = Model.logistic(Gaussian(1.0))
+    memory = laplace_approximation(cancer, model)
+    streamed = laplace_approximation(RowStream(str(cancer_files / name), "benign", engine, chunk_rows=64), model)
+    np.testing.assert_allclose(streamed.mean, memory.mean, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(streamed.cov, memory.cov, rtol=1e-9, atol=1e-14)
+    assert streamed.log_evidence == pytest.approx(memory.log_evidence, rel=1e-12)
+
+
+def test_streamed_l1_map_has_the_same_zeros(cancer, cancer_files):
+    from bayesreg.mode import posterior_mode
+    from bayesreg.streaming import RowStream
+
+    model = Model.logistic(Laplace(0.1))
+    streamed = posterior_mode(RowStream(str(cancer_files / "cancer.csv"), "benign", chunk_rows=50), model)
+    memory = posterior_mode(cancer, model)
+    np.testing.assert_allclose(streamed.values["w"], memory.values["w"], atol=1e-10)
+    np.testing.assert_array_equal(streamed.values["w"] == 0, memory.values["w"] == 0)
+
+
+def test_streamed_fit_runs_laplace_and_refuses_samplers(capsys, cancer_files, tmp_path):
+    out = tmp_path / "fit"
+    common = ("fit", "--data", str(cancer_files / "cancer.parquet"), "--target", "benign", "--likelihood",
+              "logistic", "--engine", "chunks", "--prior", "gaussian", "--tau", "1")
+    rc, _, err = run_cli(capsys, *common, "--out", str(out))
+    assert rc == 2 and "only --method map or laplace" in err and not out.exists()
+    rc, text, err = run_cli(capsys, *common, "--method", "laplace", "--no-plots", "--out", str(out))
+    assert rc == 0, err
+    assert "laplace posterior" in text and "read again on every Newton step" in err

@@ -65,8 +65,18 @@ class LaplaceApproximation:
                                                          "before its convergence criterion"))
 
 
-def laplace_approximation(data, model) -> LaplaceApproximation:
+def laplace_approximation(data, model, mode=None) -> LaplaceApproximation:
     """The Laplace approximation of ``model`` (a :class:`~bayesreg.model.Model`) on ``data`` (module docstring).
+
+    Parameters
+    ----------
+    data
+        A :class:`~bayesreg.data.Dataset`, or streamed rows (:class:`~bayesreg.streaming.RowStream`: the Hessian
+        from the Newton passes; a Gaussian prior on w).
+    model
+        Every scale fixed.
+    mode
+        The :class:`~bayesreg.mode.PosteriorMode` when already computed (else it is).
 
     Raises
     ------
@@ -80,9 +90,11 @@ def laplace_approximation(data, model) -> LaplaceApproximation:
     if model.prior.hyperpriors() or model.sigma_prior is not None:
         raise SpecError("the Laplace approximation here is over (w, b) with every scale fixed; a scale with a "
                         "prior of its own needs a sampler (nuts)")
-    mode = posterior_mode(data, model)
+    mode = posterior_mode(data, model) if mode is None else mode
     if not mode.exists:
         raise SpecError(f"no mode to centre a Laplace approximation on: {mode.reason}")
+    if not hasattr(data, "X") and hasattr(data, "evaluator"):
+        return _streamed(data, model, mode)
     pot = potential_for(data, LinearRegressionModel(model))
     theta = pot.layout.pack(mode.values)
     value = pot(theta)
@@ -104,3 +116,30 @@ def laplace_approximation(data, model) -> LaplaceApproximation:
         log_evidence = -value + 0.5 * p * math.log(2.0 * math.pi) - float(np.log(np.diag(chol)).sum())
     names = tuple(getattr(data, "feature_names", None) or (f"x{j}" for j in range(pot.d)))
     return LaplaceApproximation(theta, cov, log_evidence, note, pot.layout, names, model.likelihood, mode)
+
+
+def _streamed(data, model, mode) -> LaplaceApproximation:
+    """The Laplace approximation from streamed rows (:class:`~bayesreg.streaming.RowStream`): the Hessian the
+    Newton MAP ended with (one pass at the mode), and −U(θ*) from the penalised log-loss plus the Gaussian
+    prior's normalising constants. A Gaussian prior on w only (an L1 kink needs the row potential's surrogate)."""
+    from ..infer.potential import Layout
+
+    elementwise = model.prior.elementwise_penalty(1.0)
+    if elementwise is None or elementwise[0] != 0:
+        raise SpecError("from streamed rows the Laplace approximation takes a gaussian prior on w (an L1 kink needs "
+                        "the rows in memory: --engine memory)")
+    H = mode.info["hessian"]
+    d = data.d
+    lam = elementwise[1]
+    layout = Layout(d, model.bias.present, False, False)
+    theta = layout.pack(mode.values)
+    value = float(mode.info["objective"]) + 0.5 * d * math.log(2.0 * math.pi / lam)  # − log p(w) constants
+    if model.bias.kind == "normal":
+        value += 0.5 * math.log(2.0 * math.pi * model.bias.scale**2)
+    H = 0.5 * (H + H.T)
+    chol = np.linalg.cholesky(H)
+    cov = np.linalg.inv(H)
+    p = len(theta)
+    log_evidence = -value + 0.5 * p * math.log(2.0 * math.pi) - float(np.log(np.diag(chol)).sum())
+    return LaplaceApproximation(theta, 0.5 * (cov + cov.T), log_evidence, None, layout, tuple(data.feature_names),
+                                model.likelihood, mode)

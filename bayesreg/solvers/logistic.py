@@ -38,7 +38,8 @@ from scipy import linalg, special
 from ..errors import SpecError
 from .objective import PenalizedLeastSquares
 
-__all__ = ["LogisticMap", "logistic_map", "logistic_objective", "separable"]
+__all__ = ["LogisticMap", "logistic_map", "logistic_map_passes", "pass_evaluator", "logistic_objective",
+           "separable"]
 
 
 @dataclass(frozen=True)
@@ -112,71 +113,97 @@ def logistic_map(X, y, problem: PenalizedLeastSquares, *, tol: float = 1e-10, ma
     """
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
-    n, d = X.shape
     has_bias = problem.has_bias
     if problem.l1 == 0 and problem.l2 == 0 and separable(X, y, has_bias):
         raise SpecError("the classes are perfectly separable by a hyperplane and there is no penalty (λ = 0): the "
                         "likelihood keeps rising as the weights grow, so the MAP is at infinity; use λ > 0 (a "
                         "proper prior on w)")
     Z = _design(X, has_bias)
-    p = Z.shape[1]
+    return logistic_map_passes(lambda: iter(((Z, y),)), X.shape[1], problem, tol=tol, max_iter=max_iter,
+                               start=start, designed=True)
+
+
+def pass_evaluator(chunks, d: int, problem: PenalizedLeastSquares, *, designed: bool = False):
+    """``evaluate(θ) -> (J_smooth(θ), ∇J_smooth(θ), ∇²J_smooth(θ))`` by one pass over ``chunks()`` (a callable
+    returning an iterator of ``(X, y)`` row blocks; ``designed``: X already has its column of ones), summing
+    Σ logloss, Zᵀ(p − y) and ZᵀWZ block by block in float64; the ridge and bias terms are added once. Memory is
+    one block plus O(p²): how the MAP and the Laplace approximation run on data larger than memory."""
+    has_bias = problem.has_bias
+    p = d + has_bias
     reg = np.zeros(p)
     reg[:d] = problem.l2
     if problem.bias == "penalized":
         reg[d] = problem.bias_l2
+
+    def evaluate(theta: np.ndarray):
+        value, grad, H, rows = 0.0, np.zeros(p), np.zeros((p, p)), 0
+        for X, y in chunks():
+            Z = X if designed or not has_bias else _design(np.asarray(X, dtype=np.float64), True)
+            eta = Z @ theta
+            value += float(np.sum(np.logaddexp(0.0, eta) - y * eta))
+            prob = special.expit(eta)
+            grad += Z.T @ (prob - y)
+            H += (Z * (prob * special.expit(-eta))[:, None]).T @ Z
+            rows += len(y)
+        if rows == 0:
+            raise SpecError("no rows to fit")
+        value += 0.5 * float(reg @ (theta * theta))
+        grad += reg * theta
+        H[np.diag_indices(p)] += reg
+        return value, grad, H
+
+    return evaluate
+
+
+def logistic_map_passes(chunks, d: int, problem: PenalizedLeastSquares, *, tol: float = 1e-10, max_iter: int = 200,
+                        start: tuple[np.ndarray, float | None] | None = None, designed: bool = False,
+                        evaluate=None) -> LogisticMap:
+    """:func:`logistic_map` over row blocks: ``chunks()`` returns an iterator of ``(X, y)`` blocks (see
+    :func:`pass_evaluator`), or ``evaluate`` is such a pass already (a Dask one); each Newton step, and each step
+    of its line search, is one pass over them. No
+    separability check (it needs every row at once): with no penalty on separable classes the iterates grow
+    until the iteration budget, and ``converged`` is False."""
+    has_bias = problem.has_bias
+    p = d + has_bias
     theta = np.zeros(p)
     if start is not None:
         theta[:d] = np.asarray(start[0], dtype=np.float64)
         if has_bias and start[1] is not None:
             theta[d] = float(start[1])
+    evaluate = evaluate or pass_evaluator(chunks, d, problem, designed=designed)
     solve = _newton if problem.l1 == 0 else _prox_newton
-    theta, iterations, converged, residual = solve(Z, y, reg, problem.l1, d, theta, tol, max_iter)
-    eta = Z @ theta
-    weights = special.expit(eta) * special.expit(-eta)
-    H = (Z * weights[:, None]).T @ Z
-    H[np.diag_indices(p)] += reg
+    theta, iterations, converged, residual, value, H = solve(evaluate, problem.l1, d, theta, tol, max_iter)
     w = theta[:d].copy()
     b = float(theta[d]) if has_bias else None
-    return LogisticMap(w, b, logistic_objective(X, y, w, b, problem), iterations, converged, residual,
+    return LogisticMap(w, b, value + problem.l1 * float(np.abs(w).sum()), iterations, converged, residual,
                        "newton" if problem.l1 == 0 else "proximal newton", H)
 
 
-def _smooth(Z, y, reg, theta):
-    """The smooth part of J (log-loss + ridge terms), its gradient and the IRLS weights."""
-    eta = Z @ theta
-    value = float(np.sum(np.logaddexp(0.0, eta) - y * eta)) + 0.5 * float(reg @ (theta * theta))
-    prob = special.expit(eta)
-    grad = Z.T @ (prob - y) + reg * theta
-    return value, grad, prob * special.expit(-eta)
-
-
-def _newton(Z, y, reg, l1, d, theta, tol, max_iter):
-    value, grad, weights = _smooth(Z, y, reg, theta)
+def _newton(evaluate, l1, d, theta, tol, max_iter):
+    value, grad, H = evaluate(theta)
     scale = max(abs(value), 1.0)
     for it in range(1, max_iter + 1):
-        H = (Z * weights[:, None]).T @ Z
-        H[np.diag_indices(len(theta))] += reg
         try:
             step = linalg.cho_solve(linalg.cho_factor(H, check_finite=False), grad, check_finite=False)
         except linalg.LinAlgError:
             step = np.linalg.lstsq(H, grad, rcond=None)[0]
         decrement = max(float(grad @ step), 0.0)  # gᵀH⁻¹g ≈ 2(J − J*)
         if decrement <= (tol * tol) * scale:
-            return theta, it - 1, True, math.sqrt(decrement / scale)
+            return theta, it - 1, True, math.sqrt(decrement / scale), value, H
         t = 1.0
         while True:
             trial = theta - t * step
-            trial_value, trial_grad, trial_weights = _smooth(Z, y, reg, trial)
+            trial_value, trial_grad, trial_H = evaluate(trial)
             if trial_value <= value - 0.25 * t * decrement + _ROUNDING * scale or t < 1e-10:
                 break
             t *= 0.5
         small_step = float(np.max(np.abs(step))) <= tol * (1.0 + float(np.max(np.abs(theta))))
         if trial_value > value + _ROUNDING * scale:  # no decrease at all: the rounding floor of J
-            return theta, it, small_step, math.sqrt(decrement / scale)
-        theta, value, grad, weights = trial, trial_value, trial_grad, trial_weights
+            return theta, it, small_step, math.sqrt(decrement / scale), value, H
+        theta, value, grad, H = trial, trial_value, trial_grad, trial_H
         if small_step and t == 1.0:  # a full Newton step this small: quadratic convergence leaves ~ step²
-            return theta, it, True, math.sqrt(decrement / scale)
-    return theta, max_iter, False, math.sqrt(max(float(grad @ grad), 0.0) / scale)
+            return theta, it, True, math.sqrt(decrement / scale), value, H
+    return theta, max_iter, False, math.sqrt(max(float(grad @ grad), 0.0) / scale), value, H
 
 
 def _subgradient_residual(grad, theta, l1, d) -> float:
@@ -191,17 +218,14 @@ def _subgradient_residual(grad, theta, l1, d) -> float:
     return float(np.max(np.abs(g))) if len(g) else 0.0
 
 
-def _prox_newton(Z, y, reg, l1, d, theta, tol, max_iter):
-    value, grad, weights = _smooth(Z, y, reg, theta)
+def _prox_newton(evaluate, l1, d, theta, tol, max_iter):
+    value, grad, H = evaluate(theta)
     total = value + l1 * float(np.abs(theta[:d]).sum())
     scale = max(abs(total), 1.0)
     residual = _subgradient_residual(grad, theta, l1, d)
-    p = len(theta)
     for it in range(1, max_iter + 1):
         if residual <= tol * scale:
-            return theta, it - 1, True, residual / scale
-        H = (Z * weights[:, None]).T @ Z
-        H[np.diag_indices(p)] += reg
+            return theta, it - 1, True, residual / scale, value, H
         # inexact proximal Newton: the inner problem only as accurately as the outer residual warrants
         inner_tol = max(min(0.1 * residual, 1e-3), 1e-3 * tol * scale)
         target = _quadratic_l1(H, grad, theta, l1, d, inner_tol)
@@ -212,16 +236,16 @@ def _prox_newton(Z, y, reg, l1, d, theta, tol, max_iter):
         t = 1.0
         while True:
             trial = theta + t * step
-            trial_value, trial_grad, trial_weights = _smooth(Z, y, reg, trial)
+            trial_value, trial_grad, trial_H = evaluate(trial)
             trial_total = trial_value + l1 * float(np.abs(trial[:d]).sum())
             if trial_total <= total + 0.25 * t * predicted + _ROUNDING * scale or t < 1e-12:
                 break
             t *= 0.5
         if trial_total > total + _ROUNDING * scale:
-            return theta, it, residual <= 1e3 * tol * scale, residual / scale
-        theta, total, grad, weights = trial, trial_total, trial_grad, trial_weights
+            return theta, it, residual <= 1e3 * tol * scale, residual / scale, value, H
+        theta, total, value, grad, H = trial, trial_total, trial_value, trial_grad, trial_H
         residual = _subgradient_residual(grad, theta, l1, d)
-    return theta, max_iter, residual <= tol * scale, residual / scale
+    return theta, max_iter, residual <= tol * scale, residual / scale, value, H
 
 
 def _quadratic_l1(H, g, theta, l1, d, tol, max_sweeps: int = 10_000):
