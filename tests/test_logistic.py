@@ -556,3 +556,37 @@ def test_streamed_fit_runs_laplace_and_refuses_samplers(capsys, cancer_files, tm
     rc, text, err = run_cli(capsys, *common, "--method", "laplace", "--no-plots", "--out", str(out))
     assert rc == 0, err
     assert "laplace posterior" in text and "read again on every Newton step" in err
+
+
+@pytest.mark.parametrize("prior", [Gaussian(0.7), Laplace(0.3)])
+@pytest.mark.parametrize("bias", ["flat", "none", "normal:2"])
+def test_row_potential_fast_path_equals_the_general_one(cancer, prior, bias):
+    """The logistic inner loop (fused) gives the general path's U and ∇U, which Pyro's own potential checks."""
+    from bayesreg.infer.row_potential import RowPotential
+    from bayesreg.models import LinearRegressionModel
+
+    pot = RowPotential(cancer, LinearRegressionModel(Model.logistic(prior, bias)))
+    assert pot._fast is not None
+    theta = np.random.default_rng(0).normal(size=pot.layout.size)
+    fast_value, fast_grad = pot.value_and_grad(theta)
+    pot._fast = None
+    value, grad = pot.value_and_grad(theta)
+    assert fast_value == pytest.approx(value, rel=1e-13)
+    np.testing.assert_allclose(fast_grad, grad, rtol=1e-12, atol=1e-12)
+
+
+def test_row_potential_matches_pyro(cancer):
+    """U(θ) of the row potential equals −(log joint) of the Pyro model at the same point (Pyro's own densities)."""
+    import pyro
+    import torch
+
+    from bayesreg.infer.row_potential import RowPotential
+    from bayesreg.models import LinearRegressionModel, as_tensor
+
+    model = LinearRegressionModel(Model.logistic(Gaussian(0.7), "normal:2"))
+    pot = RowPotential(cancer, model)
+    theta = np.random.default_rng(1).normal(size=pot.layout.size) * 0.3
+    values = {k: torch.as_tensor(v) for k, v in pot.layout.unpack(theta).items()}
+    trace = pyro.poutine.trace(pyro.poutine.condition(model, data=values)).get_trace(as_tensor(cancer.X),
+                                                                                   as_tensor(cancer.y))
+    assert pot(theta) == pytest.approx(-float(trace.log_prob_sum()), rel=1e-12)

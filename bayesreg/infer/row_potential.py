@@ -94,6 +94,46 @@ class RowPotential(Potential):
             self._const += prior.log_density(np.zeros(d))
             self._inv_scale = self._l1
         self._A = None
+        self._fast = self._fast_logistic() if self.likelihood.name == "logistic" else None
+
+    def _fast_logistic(self):
+        """The samplers' inner loop for the logistic likelihood with a Gaussian or Laplace prior of fixed scale and
+        a flat, absent or normal bias: the same U and ∇U as the general path (tested equal), in a dozen NumPy
+        calls instead of thirty (≈ 40% of a NUTS step's time on breast_cancer went to the general path's
+        bookkeeping)."""
+        from scipy.special import expit
+
+        if self._w_kind not in ("gaussian", "laplace") or self._it is not None:
+            return None
+        X, y, d, ib, const = self.X, self.y, self.d, self._ib, self._const
+        gaussian = self._w_kind == "gaussian"
+        coef = 1.0 / self.prior.tau**2 if gaussian else self._inv_scale
+        inv_b2 = 1.0 / self.bias.scale**2 if self.bias.kind == "normal" else 0.0
+        XT = np.ascontiguousarray(X.T)
+
+        def value_and_grad(theta):
+            w = theta[:d]
+            eta = X @ w
+            if ib is not None:
+                eta += theta[ib]
+            value = float(np.logaddexp(0.0, eta).sum()) - float(y @ eta) - const
+            resid = expit(eta)
+            resid -= y  # −∂ log p/∂η = sigmoid(η) − y
+            grad = np.empty_like(theta)
+            grad[:d] = XT @ resid
+            if gaussian:
+                value += 0.5 * coef * float(w @ w)
+                grad[:d] += coef * w
+            else:
+                value += coef * float(np.abs(w).sum())
+                grad[:d] += coef * np.sign(w)
+            if ib is not None:
+                b = theta[ib]
+                grad[ib] = float(resid.sum()) + inv_b2 * b
+                value += 0.5 * inv_b2 * b * b
+            return value, grad
+
+        return value_and_grad
 
     @property
     def is_gaussian(self) -> bool:
@@ -109,6 +149,8 @@ class RowPotential(Potential):
 
     def value_and_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         """U(θ) and ∇U(θ): one pass for η, one for Xᵀg (O(nd)), plus the prior terms."""
+        if self._fast is not None:
+            return self._fast(theta)
         d = self.d
         theta = np.asarray(theta, dtype=np.float64)
         w = theta[:d]
@@ -200,12 +242,13 @@ class RowPotential(Potential):
         return H
 
     def _hessian_without_l1(self, theta: np.ndarray) -> np.ndarray:
-        saved = self._w_kind
+        saved, fast = self._w_kind, self._fast
         self._w_kind = "elastic-l2" if saved == "elastic" else "none"
+        self._fast = None  # the general path honours the switched-off prior term
         try:
             H = self.hessian(theta) if self._it is None else Potential.hessian(self, theta)
         finally:
-            self._w_kind = saved
+            self._w_kind, self._fast = saved, fast
         if self._it is not None:
             k = self._it
             h = 1e-5 * max(1.0, abs(theta[k]))
