@@ -210,8 +210,9 @@ def capable(model: Model, data) -> list[str]:
 
 
 #: What ``auto`` tries for a likelihood without sufficient statistics (the logistic): NUTS on the row potential,
-#: warm-started at the MAP with the Laplace covariance as its mass matrix, gave 1.5× the Pólya–Gamma sampler's
-#: effective draws per second on breast_cancer (min bulk ESS of w: 670/s against 437/s, 4 × 1000 draws).
+#: warm-started at the MAP with the Laplace covariance as its mass matrix, gave 2.5-4.7× the Pólya–Gamma
+#: sampler's effective draws per second on breast_cancer (min bulk ESS of w: 1063-1491/s against 318-432/s,
+#: 4 × 1000 draws, ``benchmarks/run.py --only logistic``).
 ROW_AUTO_ORDER = ("nuts", "gibbs")
 
 

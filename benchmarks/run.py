@@ -30,6 +30,23 @@ warm-up steps); ``pyro nuts, potential_fn`` is Pyro's own ``NUTS(potential_fn=..
 potential and warm start (Pyro's Python transition); ``pyro nuts, model`` is Pyro's NUTS on the Pyro model with
 ``jit_compile=True`` (bayesreg's NUTS before issue 7; 1 chain of 1000 + 1000, diabetes only).
 
+Logistic workload ``logistic-breast-cancer`` (``--only logistic``): scikit-learn's breast-cancer data (569 × 30,
+``load_dataset("breast_cancer", binary=True, standardize=True)``: columns z-scored with the population sd, as
+scikit-learn's ``StandardScaler``), Bernoulli likelihood with logit link, w_j ~ N(0, 1) i.i.d., flat (improper
+uniform) prior on b. The same posterior in every tool: bayesreg ``fit(data, Model.logistic(Gaussian(1.0)),
+method=...)`` with its default warm-up (rows ``bayesreg auto``, whichever sampler ``auto`` picks; ``bayesreg nuts``;
+``bayesreg gibbs``, the Pólya–Gamma sampler), timed as the larger of the call's wall seconds and
+``Posterior.seconds``; NumPyro's NUTS (b ~ ``ImproperUniform``, float64, 4 chains sequential, 1000 warm-up + 1000
+draws) and PyMC's NUTS (b ~ ``pm.Flat``, ``pm.sample(draws=1000, tune=1000, chains=4, cores=1)``), each timed from
+building the model to the draws, JIT/C compilation included; the compilation seconds are also reported on their
+own (JAX's tracing, lowering and compile events for NumPyro; wall seconds less PyMC's own ``sampling_time`` for
+PyMC, so model set-up and compilation). Same metric (min bulk ESS of w per wall-second); the ratio column is ESS/s
+over the faster peer's (max of NumPyro, PyMC); ``agree`` is the largest |difference of posterior means| over w in
+NumPyro posterior sds, and the JSON's ``logistic_breast_cancer`` holds the largest over every pair of tools. PyMC
+comes from the ``bench`` extra too; without it the ratio is over NumPyro alone. A pip-installed PyTensor finds no
+BLAS to link (a warning at import) and runs its C code without one; with no C compiler it falls back to Python
+(``pytensor.config.cxx = ""``), much slower: the JSON records which.
+
 MAP workloads (n = 1 000 000, d = 100, float64, correlated columns with non-zero means), against scikit-learn:
 
 * ``ridge-map``: ``Ridge(alpha=1000)`` (solver "auto") against :func:`bayesreg.solvers.closed_form.ridge` at
@@ -54,8 +71,10 @@ Usage::
     python benchmarks/run.py                       # everything (about 6-10 minutes on 2 cores)
     python benchmarks/run.py --quick               # a smoke run on small data (under a minute)
     python benchmarks/run.py --only diabetes-laplace,ridge-map --out bench.json
+    python benchmarks/run.py --only logistic --out bench.json   # the logistic workload alone (about 3 minutes)
 
-NumPyro and JAX come from the ``bench`` extra (``pip install -e '.[bench]'``); they are never imported by bayesreg.
+NumPyro, JAX and PyMC come from the ``bench`` extra (``pip install -e '.[bench]'``); they are never imported by
+bayesreg.
 """
 
 from __future__ import annotations
@@ -75,8 +94,13 @@ from pathlib import Path
 import numpy as np
 
 POSTERIOR_WORKLOADS = ("diabetes-gaussian", "diabetes-laplace", "d2l-laplace", "synthetic-laplace")
+LOGISTIC = "logistic-breast-cancer"
 MAP_WORKLOADS = ("ridge-map", "lasso-map")
-WORKLOADS = POSTERIOR_WORKLOADS + MAP_WORKLOADS
+WORKLOADS = POSTERIOR_WORKLOADS + (LOGISTIC,) + MAP_WORKLOADS
+#: short names ``--only`` also takes
+ALIASES = {"logistic": LOGISTIC}
+#: the bayesreg methods timed on the logistic workload, as (row, method)
+LOGISTIC_METHODS = (("bayesreg auto", "auto"), ("bayesreg nuts", "nuts"), ("bayesreg gibbs", "gibbs"))
 ACCURACY = 1e-6
 #: NumPyro on synthetic-laplace by default: 1 chain of this many warm-up steps and draws (see the docstring)
 SYNTHETIC_NUMPYRO = 250
@@ -356,6 +380,199 @@ def posterior_rows(name: str, cfg: Settings, log) -> list[Row]:
     return rows
 
 
+# ------------------------------------------------------------------------------------------------ logistic
+
+def logistic_data():
+    import bayesreg as br
+
+    return br.load_dataset("breast_cancer", binary=True, standardize=True)
+
+
+def run_bayesreg_logistic(data, cfg: Settings, method: str) -> dict:
+    import bayesreg as br
+    from bayesreg.model import Model
+    from bayesreg.priors import Gaussian
+
+    _cold_cache()
+    wall, post = _timed(lambda: br.fit(data, Model.logistic(Gaussian(1.0)), method=method, chains=cfg.chains,
+                                       draws=cfg.draws, seed=cfg.seed))
+    steps = post.sample_stats["n_steps"].mean() if "n_steps" in post.sample_stats else None
+    return {"seconds": max(wall, float(post.seconds or 0.0)), "wall": wall, "reported": post.seconds,
+            "w": post.draws["w"], "method": post.method, "steps": steps, "warmup": post.info.get("warmup", 0)}
+
+
+def run_numpyro_logistic(data, cfg: Settings) -> dict:
+    jax, numpyro = _numpyro()
+    import numpyro.distributions as dist
+    from numpyro.infer import MCMC, NUTS
+
+    def model(X, y):
+        w = numpyro.sample("w", dist.Normal(0.0, 1.0).expand([X.shape[1]]).to_event(1))
+        b = numpyro.sample("b", dist.ImproperUniform(dist.constraints.real, (), ()))
+        numpyro.sample("y", dist.Bernoulli(logits=X @ w + b), obs=y)
+
+    compile_s = [0.0]
+
+    def on_event(event: str, duration: float, **_):
+        if event.startswith("/jax/core/compile/"):  # tracing, lowering to MLIR, XLA compilation
+            compile_s[0] += duration
+
+    def go():
+        X, y = np.asarray(data.X), np.asarray(data.y)
+        mcmc = MCMC(NUTS(model), num_warmup=cfg.numpyro_warmup, num_samples=cfg.draws, num_chains=cfg.chains,
+                    chain_method="sequential", progress_bar=False)
+        mcmc.run(jax.random.PRNGKey(cfg.seed), X, y, extra_fields=("num_steps",))
+        samples = mcmc.get_samples(group_by_chain=True)
+        steps = np.asarray(mcmc.get_extra_fields()["num_steps"])
+        return np.asarray(samples["w"]), float(steps.mean())
+
+    jax.monitoring.register_event_duration_secs_listener(on_event)
+    try:
+        seconds, (w, steps) = _timed(go)
+    finally:
+        jax.monitoring.unregister_event_duration_listener(on_event)
+    return {"seconds": seconds, "w": w, "steps": steps, "compile": compile_s[0]}
+
+
+def _pytensor_mode() -> dict:
+    import pytensor
+
+    return {"cxx": pytensor.config.cxx, "blas": pytensor.config.blas__ldflags,
+            "backend": "C" if pytensor.config.cxx else "pure Python (no C compiler)"}
+
+
+def run_pymc_logistic(data, cfg: Settings) -> dict:
+    import logging
+    import warnings
+
+    import pymc as pm
+    import pytensor
+
+    logging.getLogger("pymc").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", "PyTensor could not link to a BLAS", UserWarning)  # in the row's note
+    X, y = np.asarray(data.X), np.asarray(data.y)
+
+    def go():
+        with pm.Model():
+            w = pm.Normal("w", 0.0, 1.0, shape=X.shape[1])
+            b = pm.Flat("b")
+            pm.Bernoulli("y", logit_p=pm.math.dot(X, w) + b, observed=y)
+            idata = pm.sample(draws=cfg.draws, tune=cfg.numpyro_warmup, chains=cfg.chains, cores=1,
+                              random_seed=cfg.seed, progressbar=False, compute_convergence_checks=False)
+        return idata
+
+    try:
+        seconds, idata = _timed(go)
+    except Exception as exc:  # a failed C compilation: PyTensor's Python mode instead
+        if not pytensor.config.cxx:
+            raise
+        print(f"  pymc: C compilation failed ({type(exc).__name__}: {exc}); pytensor.config.cxx = '' (pure Python)",
+              file=sys.stderr, flush=True)
+        pytensor.config.cxx = ""
+        seconds, idata = _timed(go)
+    sampling = float(idata.sample_stats.attrs.get("sampling_time", seconds))
+    return {"seconds": seconds, "w": idata.posterior["w"].values, "steps": float(idata.sample_stats["n_steps"].mean()),
+            "compile": seconds - sampling, "pytensor": _pytensor_mode()}
+
+
+def _have_pymc() -> bool:
+    try:
+        import pymc  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def logistic_rows(cfg: Settings, log) -> tuple[list[Row], dict]:
+    """The logistic workload's rows, and its summary for the JSON (``logistic_breast_cancer``)."""
+    data = logistic_data()
+    n, d = data.X.shape
+    description = f"breast_cancer {n}×{d} standardised, logistic, w ~ N(0, 1), flat b"
+    log(f"[{LOGISTIC}] {description}")
+    peer_shape = f"{cfg.chains} × ({cfg.numpyro_warmup} + {cfg.draws})"
+    results: dict[str, dict] = {}
+    notes: dict[str, str] = {}
+    log(f"  numpyro nuts ({peer_shape}) ...")
+    results["numpyro nuts"] = run_numpyro_logistic(data, cfg)
+    notes["numpyro nuts"] = peer_shape
+    if _have_pymc():
+        log(f"  pymc nuts ({peer_shape}) ...")
+        results["pymc nuts"] = run_pymc_logistic(data, cfg)
+        notes["pymc nuts"] = f"{peer_shape}, PyTensor {results['pymc nuts']['pytensor']['backend']}" + (
+            "" if results["pymc nuts"]["pytensor"]["blas"] else " without BLAS")
+    else:
+        log("  pymc is not installed: the ratio is over NumPyro alone")
+    peers = list(results)
+    for tool, method in LOGISTIC_METHODS:
+        log(f"  {tool} ...")
+        results[tool] = run_bayesreg_logistic(data, cfg, method)
+        notes[tool] = f"{results[tool]['method']}, {cfg.chains} × ({results[tool]['warmup']} + {cfg.draws})"
+
+    stats = {}
+    for tool, r in results.items():
+        flat = r["w"].reshape(-1, d)
+        ess_j = _bulk_ess_each(r["w"])
+        ess = float(np.min(ess_j))
+        stats[tool] = {"ess": ess, "rate": ess / r["seconds"], "mean": flat.mean(0), "sd": flat.std(0),
+                       "ess_j": ess_j}
+        log(f"  {tool}: {r['seconds']:.2f} s, min ESS {ess:.0f}, {ess / r['seconds']:.0f}/s")
+    best_peer = max(peers, key=lambda t: stats[t]["rate"])
+    best_rate = stats[best_peer]["rate"]
+    ref_sd = stats["numpyro nuts"]["sd"]
+    ref_mean = stats["numpyro nuts"]["mean"]
+
+    rows = []
+    for tool, r in results.items():
+        s = stats[tool]
+        note = notes[tool]
+        if r.get("steps") is not None:
+            note += f", {r['steps']:.0f} steps/iteration"
+        agree = None if tool == "numpyro nuts" else float(np.max(np.abs(s["mean"] - ref_mean) / ref_sd))
+        extra = {"compile_seconds": r.get("compile")}
+        if "wall" in r:
+            extra.update(wall_seconds=r["wall"], reported_seconds=r["reported"], method=r["method"])
+        if "pytensor" in r:
+            extra["pytensor"] = r["pytensor"]
+        rows.append(Row(LOGISTIC, tool, r["seconds"], s["ess"], s["rate"], s["rate"] / best_rate, agree=agree,
+                        note=note, extra=extra))
+
+    # the largest standardised difference of posterior means over every pair of tools, in NumPyro sds, with its
+    # Monte Carlo z-score (the difference over its standard error from the two bulk ESSs)
+    worst = {"value": 0.0}
+    tools = list(results)
+    for i, a in enumerate(tools):
+        for b in tools[i + 1:]:
+            sa, sb = stats[a], stats[b]
+            diff = np.abs(sa["mean"] - sb["mean"]) / ref_sd
+            j = int(np.argmax(diff))
+            if diff[j] > worst["value"]:
+                se = math.sqrt(sa["sd"][j] ** 2 / sa["ess_j"][j] + sb["sd"][j] ** 2 / sb["ess_j"][j]) / ref_sd[j]
+                worst = {"value": float(diff[j]), "pair": [a, b], "weight": data.feature_names[j],
+                         "mc_z": float(diff[j] / se)}
+    default = stats["bayesreg auto"]["rate"]
+    summary = {
+        "description": description,
+        "settings": {"chains": cfg.chains, "draws": cfg.draws, "peer_warmup": cfg.numpyro_warmup},
+        "tools": {row.tool: {"seconds": row.seconds, "compile_seconds": row.extra.get("compile_seconds"),
+                             "min_bulk_ess": row.ess, "ess_per_s": row.ess_per_s, "note": row.note}
+                  for row in rows},
+        "best_peer": best_peer,
+        "ratio_default_over_best_peer": default / best_rate,
+        "default_method": results["bayesreg auto"]["method"],
+        "max_standardised_mean_difference": worst,
+        "pytensor": results["pymc nuts"]["pytensor"] if "pymc nuts" in results else None,
+    }
+    log(f"  bayesreg auto ({summary['default_method']}) / {best_peer}: {default / best_rate:.2f}×; largest "
+        f"|Δ mean| {worst['value']:.3f} sd ({' vs '.join(worst.get('pair', []))})")
+    return rows, summary
+
+
+def _bulk_ess_each(w: np.ndarray) -> np.ndarray:
+    import arviz as az
+
+    return az.ess(az.convert_to_dataset({"w": np.asarray(w, dtype=np.float64)}), method="bulk")["w"].values
+
+
 # ------------------------------------------------------------------------------------------------ MAP
 
 def _centred_gram(X: np.ndarray, y: np.ndarray, block: int = 1 << 14):
@@ -530,9 +747,9 @@ def _fmt(x, spec):
     return "—" if x is None else format(x, spec)
 
 
-def format_tables(rows: list[Row], goals: list[dict]) -> str:
+def format_tables(rows: list[Row], goals: list[dict], logistic: dict | None = None) -> str:
     lines = []
-    post = [r for r in rows if r.ess is not None]
+    post = [r for r in rows if r.ess is not None and r.workload != LOGISTIC]
     if post:
         lines.append("Posterior throughput: min bulk ESS over w per wall-second (warm-up and compilation included)")
         lines.append(f"  {'workload':<19} {'tool':<25} {'wall s':>8} {'min ESS':>8} {'ESS/s':>9} "
@@ -540,6 +757,24 @@ def format_tables(rows: list[Row], goals: list[dict]) -> str:
         for r in post:
             lines.append(f"  {r.workload:<19} {r.tool:<25} {r.seconds:8.3f} {r.ess:8.0f} {r.ess_per_s:9.0f} "
                          f"{r.ratio:10.1f} {_fmt(r.agree, '6.2f')}  {r.note}")
+    logit = [r for r in rows if r.workload == LOGISTIC]
+    if logit:
+        if lines:
+            lines.append("")
+        lines.append(f"Logistic posterior throughput ({logistic['description']}): min bulk ESS over w per "
+                     "wall-second (warm-up and compilation included)")
+        lines.append(f"  {'tool':<15} {'wall s':>8} {'compile s':>9} {'min ESS':>8} {'ESS/s':>8} {'× best peer':>11} "
+                     f"{'agree':>6}  note")
+        for r in logit:
+            lines.append(f"  {r.tool:<15} {r.seconds:8.2f} {_fmt(r.extra.get('compile_seconds'), '9.2f'):>9} "
+                         f"{r.ess:8.0f} {r.ess_per_s:8.1f} {r.ratio:11.2f} {_fmt(r.agree, '6.3f'):>6}  {r.note}")
+        worst = logistic["max_standardised_mean_difference"]
+        lines.append(f"  bayesreg auto ({logistic['default_method']}) / best peer ({logistic['best_peer']}): "
+                     f"{logistic['ratio_default_over_best_peer']:.2f}×")
+        if "pair" in worst:
+            lines.append(f"  largest |difference of posterior means| over every pair of tools: {worst['value']:.3f} "
+                         f"NumPyro sds ({worst['pair'][0]} vs {worst['pair'][1]}, {worst['weight']}; "
+                         f"{worst['mc_z']:.1f} Monte Carlo standard errors)")
     maps = [r for r in rows if r.ess is None]
     if maps:
         lines.append("")
@@ -562,7 +797,7 @@ def environment() -> dict:
 
     versions = {}
     for pkg in ("bayesreg", "numpy", "scipy", "scikit-learn", "torch", "pyro-ppl", "arviz", "numpyro", "jax",
-                "jaxlib"):
+                "jaxlib", "pymc", "pytensor", "polyagamma"):
         try:
             versions[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
@@ -579,14 +814,16 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small data and few draws: a smoke run")
     parser.add_argument("--full", action="store_true", help="NumPyro runs 4 chains on synthetic-laplace too")
-    parser.add_argument("--only", default=None, help=f"comma-separated workloads among: {', '.join(WORKLOADS)}")
+    parser.add_argument("--only", default=None, help=f"comma-separated workloads among: {', '.join(WORKLOADS)} "
+                        f"(or {', '.join(f'{k} for {v}' for k, v in ALIASES.items())})")
     parser.add_argument("--out", default=None, help="write the results as JSON to this file")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--map-repeat", type=int, default=3, help="timed runs per MAP solver (median)")
     parser.add_argument("--no-reference", action="store_true",
                         help="skip the Pyro reference rows (Pyro's own transition, the Pyro model)")
     args = parser.parse_args(argv)
-    names = WORKLOADS if args.only is None else tuple(s.strip() for s in args.only.split(",") if s.strip())
+    names = WORKLOADS if args.only is None else tuple(ALIASES.get(s.strip(), s.strip()) for s in args.only.split(",")
+                                                      if s.strip())
     unknown = [s for s in names if s not in WORKLOADS]
     if unknown:
         parser.error(f"unknown workload(s) {', '.join(unknown)}: choose from {', '.join(WORKLOADS)}")
@@ -599,28 +836,35 @@ def main(argv: list[str] | None = None) -> int:
         print(msg, file=sys.stderr, flush=True)
 
     began = time.perf_counter()
-    _warm_up_imports()
+    _warm_up_imports(logistic=LOGISTIC in names)
     rows: list[Row] = []
     for name in POSTERIOR_WORKLOADS:
         if name in names:
             rows += posterior_rows(name, cfg, log)
+    logistic = None
+    if LOGISTIC in names:
+        logistic_part, logistic = logistic_rows(cfg, log)
+        rows += logistic_part
     wanted_maps = [n for n in MAP_WORKLOADS if n in names]
     if wanted_maps:
         rows += map_rows(wanted_maps, cfg, log)
     goals = targets(rows)
-    print(format_tables(rows, goals))
+    print(format_tables(rows, goals, logistic))
     total = time.perf_counter() - began
     print(f"\n{len(rows)} rows in {total:.0f} s; {os.cpu_count()} CPUs; command: "
           f"python benchmarks/run.py {' '.join(argv if argv is not None else sys.argv[1:])}".rstrip())
     if args.out:
         payload = {"settings": cfg.__dict__, "environment": environment(), "seconds": total,
                    "rows": [r.__dict__ for r in rows], "targets": goals}
+        if logistic is not None:
+            payload["logistic_breast_cancer"] = logistic
         Path(args.out).write_text(json.dumps(payload, indent=2, default=_json_default))
     return 0
 
 
-def _warm_up_imports() -> None:
-    """Import and touch what every tool loads lazily (torch, Pyro, ArviZ, scikit-learn), outside the timings."""
+def _warm_up_imports(logistic: bool = False) -> None:
+    """Import and touch what every tool loads lazily (torch, Pyro, ArviZ, scikit-learn; with ``logistic``, PyMC and
+    bayesreg's logistic samplers on a few rows), outside the timings."""
     import arviz  # noqa: F401
     import pyro  # noqa: F401
     import sklearn.linear_model  # noqa: F401
@@ -632,6 +876,19 @@ def _warm_up_imports() -> None:
     tiny = br.from_arrays(np.arange(12.0).reshape(6, 2) ** 1.5, np.arange(6.0), name="warm-up")
     for prior, method in ((br.Gaussian(1.0), "auto"), (br.Laplace(1.0), "auto"), (br.Laplace(1.0), "nuts")):
         fit(tiny, prior, 1.0, method=method, draws=100, chains=1, warmup=10)  # the fewest fit() allows
+    if logistic:
+        from bayesreg.model import Model
+
+        labels = br.from_arrays(np.linspace(-1.0, 1.0, 12).reshape(6, 2), np.array([0.0, 1, 0, 1, 1, 0]),
+                                name="warm-up")
+        for method in ("gibbs", "nuts"):
+            fit(labels, Model.logistic(br.Gaussian(1.0)), method=method, draws=100, chains=1, warmup=10)
+        if _have_pymc():
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # PyTensor's "could not link to a BLAS installation"
+                import pymc  # noqa: F401
     jax, _ = _numpyro()
     jax.numpy.zeros(1).block_until_ready()  # JAX's backend start-up (compilation stays in the timings)
 
