@@ -221,6 +221,11 @@ examples:
 methods (the first of each is the exact reference):
   gaussian: closed_form, pyro_map, sgd_weight_decay, adam_l2, adamw
   laplace:  coordinate_descent, pyro_map, prox_sgd, subgradient_sgd
+  a classifier (--likelihood logistic, no --sigma): gaussian: newton, pyro_map, sgd_weight_decay, adam_l2, adamw;
+            laplace: proximal_newton, pyro_map, prox_sgd, subgradient_sgd; the optimisers train
+            BCEWithLogitsLoss at weight_decay = λ/n, e.g.
+            bayesreg compare --data breast_cancer --standardize --likelihood logistic --prior gaussian --lam 1 \
+                --convention sklearn_logistic
   others (elastic-net, l2-norm, group-lasso, log, student-t): penalised_minimiser (the prior's own solver:
             coordinate descent, FISTA or exact 1-D steps), pyro_map
 Each runs to its own convergence criterion. SGD with weight decay, Adam(weight_decay), proximal SGD and
