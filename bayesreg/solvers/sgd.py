@@ -121,6 +121,10 @@ class ProxSGD(torch.optim.Optimizer):
         L1 strength ℓ₁ ≥ 0 (0: plain SGD step).
     weight_decay
         L2 strength ≥ 0, added to the gradient as in ``torch.optim.SGD``.
+    accelerate
+        FISTA's momentum (Beck & Teboulle 2009), restarted whenever it points uphill (O'Donoghue & Candès 2015):
+        O(1/k²) instead of ISTA's O(1/k), and linear near a well-conditioned minimiser. The parameter then holds
+        the extrapolated point; where the proximal points are 0 two steps running, so is it.
 
     Examples
     --------
@@ -132,10 +136,11 @@ class ProxSGD(torch.optim.Optimizer):
     [0.4, 0.0]
     """
 
-    def __init__(self, params, lr: float, l1: float = 0.0, weight_decay: float = 0.0):
+    def __init__(self, params, lr: float, l1: float = 0.0, weight_decay: float = 0.0, accelerate: bool = False):
         _check_optimizer_option("lr", lr, positive=True)
         _check_optimizer_option("l1", l1)
         _check_optimizer_option("weight_decay", weight_decay)
+        self.accelerate = bool(accelerate)
         super().__init__(params, {"lr": lr, "l1": l1, "weight_decay": weight_decay})
 
     def add_param_group(self, param_group: dict) -> None:
@@ -161,9 +166,27 @@ class ProxSGD(torch.optim.Optimizer):
                 if p.grad.is_sparse:
                     raise RuntimeError("ProxSGD does not support sparse gradients")
                 grad = p.grad if wd == 0 else p.grad.add(p, alpha=wd)
-                p.add_(grad, alpha=-lr)
+                if not self.accelerate:
+                    p.add_(grad, alpha=-lr)
+                    if l1 > 0:
+                        _soft_threshold_(p, lr * l1)
+                    continue
+                # FISTA (Beck & Teboulle 2009) with gradient restart (O'Donoghue & Candès 2015): p holds the
+                # extrapolated point y, the state the last proximal point x and the momentum sequence t
+                state = self.state[p]
+                x_prev = state.get("x")
+                x = p - lr * grad
                 if l1 > 0:
-                    _soft_threshold_(p, lr * l1)
+                    _soft_threshold_(x, lr * l1)
+                if x_prev is None:
+                    x_prev, t = p.detach().clone(), 1.0
+                else:
+                    t = state["t"]
+                if float(((p - x) * (x - x_prev)).sum()) > 0:  # the momentum points uphill: restart it
+                    t = 1.0
+                t_next = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t))
+                p.copy_(x + ((t - 1.0) / t_next) * (x - x_prev))
+                state["x"], state["t"] = x, t_next
         return loss
 
 
@@ -516,7 +539,8 @@ def sgd_weight_decay(X, y, problem: PenalizedLeastSquares, *, reference=None, lr
 
 
 def prox_sgd(X, y, problem: PenalizedLeastSquares, *, reference=None, lr: float | None = None,
-             max_steps: int = 200_000, tol: float = 1e-12, loss: str = "squared") -> MapResult:
+             max_steps: int = 200_000, tol: float = 1e-12, loss: str = "squared",
+             accelerate: bool | None = None) -> MapResult:
     r""":class:`ProxSGD` on ``nn.MSELoss()``, full batch (ISTA): the lasso / elastic-net MAP, exact zeros included.
 
     Minimises
@@ -534,7 +558,9 @@ def prox_sgd(X, y, problem: PenalizedLeastSquares, *, reference=None, lr: float 
     ISTA's guarantee, and the bias's curvature (≈ 2) no longer sets the step of w (curvature ≈ 2‖x_j‖²/n).
     Without a bias it is exactly ``lr = 1/L``. A given ``lr`` is used for both groups.
 
-    Parameters are as for :func:`sgd_weight_decay`; ``problem`` may have any λ₁, λ₂ ≥ 0.
+    Parameters are as for :func:`sgd_weight_decay`; ``problem`` may have any λ₁, λ₂ ≥ 0. ``accelerate``: FISTA
+    with restarts (:class:`ProxSGD`); default on for the log-loss, whose curvature at a nearly separable optimum is
+    far below the ¼ bound the step is set from (plain ISTA stalled there), off for the squared loss.
 
     Examples
     --------
@@ -547,14 +573,15 @@ def prox_sgd(X, y, problem: PenalizedLeastSquares, *, reference=None, lr: float 
     data = _prepare("prox_sgd", X, y, problem, reference, loss=loss)
     lr = _lr_or_none(lr)
     lr_w, lr_b = (lr, lr) if lr is not None else _block_steps(data)
+    accelerate = (data.loss == "logistic") if accelerate is None else bool(accelerate)
 
     def make(w, b):
         groups = _groups(w, b, {"lr": lr_w, "l1": data.l1, "weight_decay": data.wd},
                          {"lr": lr_b, "l1": 0.0, "weight_decay": data.wd_b})
-        return ProxSGD(groups, lr=lr_w)
+        return ProxSGD(groups, lr=lr_w, accelerate=accelerate)
 
     info = {"lr": lr_w, "bias_lr": lr_b, "l1": data.l1, "weight_decay": data.wd, "bias_weight_decay": data.wd_b,
-            "objective": _objective_text(data, l1=True)}
+            "objective": _objective_text(data, l1=True), "accelerate": accelerate}
     return _train("prox_sgd", data, make, max_steps=max_steps, tol=tol, info=info)
 
 
