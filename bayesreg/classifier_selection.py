@@ -29,7 +29,7 @@ import numpy as np
 from scipy import integrate, optimize
 
 from .data import Dataset
-from .errors import DataError, SpecError
+from .errors import DataError
 from .selection import (
     _EDGE_NOTES,
     SEARCH_LIMIT_DECADES,
@@ -41,6 +41,7 @@ from .selection import (
     _column_scales,
     _mass_edge,
     _widened,
+    check_selection_options,
     cv_splits,
     log_hyperprior,
 )
@@ -103,12 +104,7 @@ def select_lambda_logistic(data, *, methods=SELECTION_METHODS, bias: str = "flat
     ``points_per_decade`` that widens until its optimum is interior (or reaches the search limit, said in its
     note). ``sigma`` of the returned :class:`Selection` is None: a classifier has none."""
     bias = _check_bias(bias)
-    unknown = [m for m in methods if m not in SELECTION_METHODS]
-    if unknown or not methods:
-        raise SpecError(f"unknown selection method(s) {unknown or methods!r}: choose from "
-                        f"{', '.join(SELECTION_METHODS)}")
-    if not 0.0 < validation_fraction < 1.0:
-        raise SpecError(f"validation_fraction must be strictly between 0 and 1, got {validation_fraction}")
+    check_selection_options(methods, validation_fraction)
     y = np.asarray(data.y, dtype=np.float64)
     if not np.isin(y, (0.0, 1.0)).all():
         raise DataError("a classifier's λ selection needs a 0/1 target (load the data with binary=True)")

@@ -61,6 +61,7 @@ __all__ = [
     "lambda_posterior",
     "log_hyperprior",
     "select_lambda",
+    "check_selection_options",
     "Selection",
     "Pick",
     "SELECTION_METHODS",
@@ -718,6 +719,16 @@ _EDGE_NOTES = {
 }
 
 
+def check_selection_options(methods, validation_fraction: float) -> None:
+    """The methods are known and the validation fraction is in (0, 1), or one SpecError that says which."""
+    unknown = [m for m in methods if m not in SELECTION_METHODS]
+    if unknown or not methods:
+        raise SpecError(f"unknown selection method(s) {unknown or methods!r}: choose from "
+                        f"{', '.join(SELECTION_METHODS)}")
+    if not 0.0 < validation_fraction < 1.0:
+        raise SpecError(f"validation_fraction must be strictly between 0 and 1, got {validation_fraction}")
+
+
 def select_lambda(data, y=None, *, methods=SELECTION_METHODS, sigma: float | None = None, bias: str = "flat",
                   folds: int = 5, seed: int = 0, validation_fraction: float = 0.25,
                   hyperprior: str = "loguniform", points_per_decade: int = 10) -> Selection:
@@ -738,12 +749,7 @@ def select_lambda(data, y=None, *, methods=SELECTION_METHODS, sigma: float | Non
     """
     rows = _rows(data, y, what="λ selection")
     bias = _check_bias(bias)
-    unknown = [m for m in methods if m not in SELECTION_METHODS]
-    if unknown or not methods:
-        raise SpecError(f"unknown selection method(s) {unknown or methods!r}: choose from "
-                        f"{', '.join(SELECTION_METHODS)}")
-    if not 0.0 < validation_fraction < 1.0:
-        raise SpecError(f"validation_fraction must be strictly between 0 and 1, got {validation_fraction}")
+    check_selection_options(methods, validation_fraction)
     if sigma is not None:
         sigma = positive(sigma, "sigma (the noise standard deviation)")
     ss_min, ss_max = _column_scales(rows)

@@ -315,49 +315,18 @@ class Potential:
         if self._ib is not None:
             grad[self._ib] = n * resid_c * inv_s2
         # prior on w
-        kind = self._w_kind
-        if kind == "gaussian":
-            t2 = 1.0 / self.prior.tau**2
-            logp -= 0.5 * t2 * float(w @ w)
-            gw -= t2 * w
-        elif kind == "laplace":
-            inv = 1.0 / self.prior.scale
-            logp -= inv * float(np.abs(w).sum())
-            gw -= inv * np.sign(w)
-        elif kind in ("elastic", "elastic-l2"):  # "elastic-l2": its smooth part alone
-            ww = float(w @ w)
-            logp -= 0.5 * self._l2 * ww
-            gw -= self._l2 * w
-            if kind == "elastic":
-                logp -= self._l1 * float(np.abs(w).sum())
-                gw -= self._l1 * np.sign(w)
-        elif kind == "conjugate":  # w | σ ~ N(0, σ²/λ)
+        if self._w_kind == "conjugate":  # w | σ ~ N(0, σ²/λ)
             lam = self.prior.lam
             ww = float(w @ w)
             logp -= 0.5 * lam * ww * inv_s2 + d * theta[self._is]
             gw -= lam * inv_s2 * w
             g_sigma += lam * ww * inv_s2 - d
-        elif kind.startswith("hier"):
-            v = theta[self._it]
-            tau = float(np.exp(v))
-            if kind == "hier-gaussian":
-                ww = float(w @ w)
-                inv_t2 = 1.0 / (tau * tau)
-                logp -= 0.5 * ww * inv_t2 + d * v
-                gw -= inv_t2 * w
-                g_tau = ww * inv_t2 - d
-            else:
-                l1 = float(np.abs(w).sum())
-                logp -= l1 / tau + d * v
-                gw -= np.sign(w) / tau
-                g_tau = l1 / tau - d
-            lp, dlp = _scale_logp(self.prior.scale_prior, v)
-            logp += lp
-            grad[self._it] = -(g_tau + dlp)
-        elif kind == "generic":
-            lp, g = self._generic_logp(w)
-            logp += lp
-            gw += g
+        else:
+            lp_w, g_w, g_v = self._weight_prior_terms(w, theta)
+            logp += lp_w
+            gw += g_w
+            if g_v is not None:
+                grad[self._it] = -g_v
         grad[:d] = -gw
         if self.bias.kind == "normal":
             inv_b2 = 1.0 / self.bias.scale**2
@@ -370,6 +339,42 @@ class Potential:
             logp += lp
             grad[self._is] = -(g_sigma + dlp)
         return -logp, grad
+
+    def _weight_prior_terms(self, w: np.ndarray, theta: np.ndarray) -> tuple[float, np.ndarray, float | None]:
+        """log p(w | τ) + log p(τ) + log τ (the Jacobian) up to the constant in ``_const``, its gradient in w, and
+        its derivative in v = log τ (None without a hierarchical τ), for every prior kind but the σ-scaled
+        conjugate one. ``"none"`` leaves the prior out; ``"elastic-l2"`` keeps only the elastic net's smooth part
+        (both for the Hessian with an L1 kink switched off). Shared by the row potential."""
+        kind = self._w_kind
+        if kind == "gaussian":
+            t2 = 1.0 / self.prior.tau**2
+            return -0.5 * t2 * float(w @ w), -t2 * w, None
+        if kind == "laplace":
+            inv = 1.0 / self.prior.scale
+            return -inv * float(np.abs(w).sum()), -inv * np.sign(w), None
+        if kind in ("elastic", "elastic-l2"):
+            logp, gw = -0.5 * self._l2 * float(w @ w), -self._l2 * w
+            if kind == "elastic":
+                logp -= self._l1 * float(np.abs(w).sum())
+                gw = gw - self._l1 * np.sign(w)
+            return logp, gw, None
+        if kind.startswith("hier"):
+            d = len(w)
+            v = theta[self._it]
+            tau = float(np.exp(v))
+            if kind == "hier-gaussian":
+                ww = float(w @ w)
+                inv_t2 = 1.0 / (tau * tau)
+                logp, gw, g_tau = -(0.5 * ww * inv_t2 + d * v), -inv_t2 * w, ww * inv_t2 - d
+            else:
+                l1 = float(np.abs(w).sum())
+                logp, gw, g_tau = -(l1 / tau + d * v), -np.sign(w) / tau, l1 / tau - d
+            lp, dlp = _scale_logp(self.prior.scale_prior, v)
+            return logp + lp, gw, g_tau + dlp
+        if kind == "generic":
+            lp, g = self._generic_logp(w)
+            return lp, g, None
+        return 0.0, np.zeros_like(w), None
 
     def __call__(self, theta: np.ndarray) -> float:
         return self.value_and_grad(theta)[0]

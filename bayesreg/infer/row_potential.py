@@ -23,7 +23,7 @@ import math
 import numpy as np
 
 from ..errors import SpecError
-from .potential import _LOG_2PI, Layout, Potential, _penalty_shape, _scale_logp
+from .potential import _LOG_2PI, Layout, Potential, _penalty_shape
 
 __all__ = ["RowPotential", "potential_for"]
 
@@ -153,7 +153,6 @@ class RowPotential(Potential):
             return self._fast(theta)
         d = self.d
         theta = np.asarray(theta, dtype=np.float64)
-        w = theta[:d]
         eta = self.eta(theta)
         logp = self._const + float(np.sum(self.likelihood.log_likelihood(self.y, eta)))
         g = self.likelihood.grad_log_likelihood(self.y, eta)
@@ -161,41 +160,11 @@ class RowPotential(Potential):
         gw = self.X.T @ g
         if self._ib is not None:
             grad[self._ib] = float(g.sum())
-        kind = self._w_kind
-        if kind == "gaussian":
-            t2 = 1.0 / self.prior.tau**2
-            logp -= 0.5 * t2 * float(w @ w)
-            gw -= t2 * w
-        elif kind == "laplace":
-            logp -= self._inv_scale * float(np.abs(w).sum())
-            gw -= self._inv_scale * np.sign(w)
-        elif kind in ("elastic", "elastic-l2"):
-            logp -= 0.5 * self._l2 * float(w @ w)
-            gw -= self._l2 * w
-            if kind == "elastic":
-                logp -= self._l1 * float(np.abs(w).sum())
-                gw -= self._l1 * np.sign(w)
-        elif kind.startswith("hier"):
-            v = theta[self._it]
-            tau = math.exp(v)
-            if kind == "hier-gaussian":
-                ww = float(w @ w)
-                inv_t2 = 1.0 / (tau * tau)
-                logp -= 0.5 * ww * inv_t2 + d * v
-                gw -= inv_t2 * w
-                g_tau = ww * inv_t2 - d
-            else:
-                l1 = float(np.abs(w).sum())
-                logp -= l1 / tau + d * v
-                gw -= np.sign(w) / tau
-                g_tau = l1 / tau - d
-            lp, dlp = _scale_logp(self.prior.scale_prior, v)
-            logp += lp
-            grad[self._it] = g_tau + dlp
-        elif kind == "generic":
-            lp, gg = self._generic_logp(w)
-            logp += lp
-            gw += gg
+        lp_w, g_w, g_v = self._weight_prior_terms(theta[:d], theta)
+        logp += lp_w
+        gw += g_w
+        if g_v is not None:
+            grad[self._it] = g_v
         grad[:d] = gw
         if self.bias.kind == "normal":
             b = theta[self._ib]
@@ -231,15 +200,19 @@ class RowPotential(Potential):
         elif self._w_kind == "hier-gaussian":
             H[diag, diag] += math.exp(-2.0 * theta[self._it])
         if self._it is not None:  # τ's row and column by differences of the gradient
-            k = self._it
-            h = rel_step * max(1.0, abs(theta[k]))
-            tp, tm = theta.copy(), theta.copy()
-            tp[k] += h
-            tm[k] -= h
-            col = (self.value_and_grad(tp)[1] - self.value_and_grad(tm)[1]) / (2.0 * h)
-            H[:, k] = col
-            H[k, :] = col
+            self._set_tau_column(H, theta, rel_step)
         return H
+
+    def _set_tau_column(self, H: np.ndarray, theta: np.ndarray, rel_step: float = 1e-5) -> None:
+        """H's row and column of log τ, by central differences of the whole potential's gradient."""
+        k = self._it
+        h = rel_step * max(1.0, abs(theta[k]))
+        tp, tm = theta.copy(), theta.copy()
+        tp[k] += h
+        tm[k] -= h
+        col = (self.value_and_grad(tp)[1] - self.value_and_grad(tm)[1]) / (2.0 * h)
+        H[:, k] = col
+        H[k, :] = col
 
     def _hessian_without_l1(self, theta: np.ndarray) -> np.ndarray:
         saved, fast = self._w_kind, self._fast
@@ -250,14 +223,7 @@ class RowPotential(Potential):
         finally:
             self._w_kind, self._fast = saved, fast
         if self._it is not None:
-            k = self._it
-            h = 1e-5 * max(1.0, abs(theta[k]))
-            tp, tm = theta.copy(), theta.copy()
-            tp[k] += h
-            tm[k] -= h
-            col = (self.value_and_grad(tp)[1] - self.value_and_grad(tm)[1]) / (2.0 * h)
-            H[:, k] = col
-            H[k, :] = col
+            self._set_tau_column(H, theta)
         return H
 
 
