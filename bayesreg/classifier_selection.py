@@ -44,6 +44,7 @@ from .selection import (
     check_selection_options,
     cv_splits,
     log_hyperprior,
+    validation_split,
 )
 from .solvers.logistic import logistic_map
 from .solvers.objective import PenalizedLeastSquares
@@ -134,13 +135,7 @@ def select_lambda_logistic(data, *, methods=SELECTION_METHODS, bias: str = "flat
         picks["evidence"] = Pick("evidence", lam, lams, values, "log evidence (Laplace)", stuck is None,
                                  _NOTES.get(("evidence", stuck), ""))
     if "validation" in methods:
-        order = np.random.default_rng(seed).permutation(data.n)
-        k = max(1, int(round(validation_fraction * data.n)))
-        if data.n - k < 2:
-            raise DataError(f"a validation set of {k} of {data.n} rows leaves too few to train on")
-        idx_valid, idx_train = np.sort(order[:k]), np.sort(order[k:])
-        train = Dataset(data.X[idx_train], y[idx_train], data.feature_names, data.target_name, data.name)
-        valid = Dataset(data.X[idx_valid], y[idx_valid], data.feature_names, data.target_name, data.name)
+        train, valid = validation_split(data, validation_fraction, seed)
         lams, values, stuck = _widened(lambda g: logistic_validation_loss(train, valid, g, bias=bias), start,
                                        _argbest_edge(np.argmin), limits)
         picks["validation"] = Pick("validation", float(lams[int(np.argmin(values))]), lams, values,

@@ -62,6 +62,7 @@ __all__ = [
     "log_hyperprior",
     "select_lambda",
     "check_selection_options",
+    "validation_split",
     "Selection",
     "Pick",
     "SELECTION_METHODS",
@@ -719,6 +720,21 @@ _EDGE_NOTES = {
 }
 
 
+def validation_split(rows: Dataset, fraction: float, seed: int) -> tuple[Dataset, Dataset]:
+    """A seeded random hold-out: ``(train, valid)``, ``valid`` the round(fraction·n) rows first in
+    ``default_rng(seed).permutation(n)``, both in their original row order."""
+    order = np.random.default_rng(seed).permutation(rows.n)
+    k = max(1, int(round(fraction * rows.n)))
+    if rows.n - k < 2:
+        raise DataError(f"a validation set of {k} of {rows.n} rows leaves too few to train on")
+
+    def part(idx):
+        idx = np.sort(idx)
+        return Dataset(rows.X[idx], rows.y[idx], rows.feature_names, rows.target_name, rows.name)
+
+    return part(order[k:]), part(order[:k])
+
+
 def check_selection_options(methods, validation_fraction: float) -> None:
     """The methods are known and the validation fraction is in (0, 1), or one SpecError that says which."""
     unknown = [m for m in methods if m not in SELECTION_METHODS]
@@ -778,13 +794,7 @@ def select_lambda(data, y=None, *, methods=SELECTION_METHODS, sigma: float | Non
                 "iterative maximiser (BayesianRidge) can stop there")
         picks["evidence"] = Pick("evidence", best.lam, lams, values, "log evidence", stuck is None, note)
     if "validation" in methods:
-        order = np.random.default_rng(seed).permutation(rows.n)
-        k = max(1, int(round(validation_fraction * rows.n)))
-        if rows.n - k < 2:
-            raise DataError(f"a validation set of {k} of {rows.n} rows leaves too few to train on")
-        idx_valid, idx_train = np.sort(order[:k]), np.sort(order[k:])
-        train = Dataset(rows.X[idx_train], rows.y[idx_train], rows.feature_names, rows.target_name, rows.name)
-        valid = Dataset(rows.X[idx_valid], rows.y[idx_valid], rows.feature_names, rows.target_name, rows.name)
+        train, valid = validation_split(rows, validation_fraction, seed)
         lams, values, stuck = _widened(lambda g: _held_out_mse(train, valid, g, bias), start,
                                        _argbest_edge(np.argmin), limits)
         picks["validation"] = Pick("validation", float(lams[int(np.argmin(values))]), lams, values,

@@ -183,17 +183,33 @@ class Potential:
         self._ib, self._is, self._it = idx.get("b"), idx.get("sigma"), idx.get("tau")
         if prior.depends_on_sigma and self.sigma_fixed is not None:
             prior = self.prior = prior.conditional(sigma=self.sigma_fixed)
-        shape = _penalty_shape(prior.conditional(tau=1.0) if has_tau else prior)
         if prior.depends_on_sigma:
             self._w_kind = "conjugate"
-        elif has_tau and shape in ("gaussian", "laplace"):
-            self._w_kind = "hier-" + shape
-        elif not has_tau and shape in ("gaussian", "laplace"):
-            self._w_kind = shape
+        else:
+            self._set_weight_prior(prior, has_tau, d, "sufficient-statistics potential")
+        self._const = -0.5 * self.n * _LOG_2PI
+        if self.sigma_fixed is not None:
+            self._const -= self.n * math.log(self.sigma_fixed)
+        if self.bias.kind == "normal":
+            self._const -= math.log(self.bias.scale) + 0.5 * _LOG_2PI
+        if self._w_kind == "conjugate":
+            self._const += 0.5 * d * math.log(prior.lam) - 0.5 * d * _LOG_2PI
+        else:
+            self._const += self._weight_prior_const(prior, d)
+        self._A = None
+        if self.sigma_fixed is not None and self._w_kind in ("gaussian", "laplace", "elastic", "generic"):
+            self._build_fixed_sigma_quadratic()
+
+    def _set_weight_prior(self, prior, has_tau: bool, d: int, what: str) -> None:
+        """How −log p(w) is evaluated (``_w_kind``: gaussian, laplace, elastic, hier-gaussian, hier-laplace or
+        generic) and its parameters, from the prior's penalty shape; shared with the row potential."""
+        shape = _penalty_shape(prior.conditional(tau=1.0) if has_tau else prior)
+        if shape in ("gaussian", "laplace"):
+            self._w_kind = ("hier-" if has_tau else "") + shape
         elif not has_tau and shape == "elastic":
             self._w_kind = "elastic"
             self._l1, self._l2 = prior.elementwise_penalty(1.0)  # −log p(w) = l1‖w‖₁ + (l2/2)‖w‖² + const
-        elif hasattr(prior, "pyro_dist"):
+        elif not has_tau and hasattr(prior, "pyro_dist"):
             self._w_kind = "generic"
             self._generic_dist = prior.pyro_dist(d)
             from torch.distributions import constraints
@@ -201,34 +217,29 @@ class Potential:
             support = self._generic_dist.support
             base = getattr(support, "base_constraint", support)
             if base is not constraints.real:
-                raise SpecError(f"the sufficient-statistics potential needs a prior on w with real support; "
-                                f"{type(prior).__name__} has {support}: use the Pyro model path")
+                raise SpecError(f"the {what} needs a prior on w with real support; {type(prior).__name__} has "
+                                f"{support}: use the Pyro model path")
         else:
-            raise SpecError(f"no potential for a prior of type {type(prior).__name__}: it needs pyro_dist(d)")
-        self._const = -0.5 * self.n * _LOG_2PI
-        if self.sigma_fixed is not None:
-            self._const -= self.n * math.log(self.sigma_fixed)
-        if self.bias.kind == "normal":
-            self._const -= math.log(self.bias.scale) + 0.5 * _LOG_2PI
-        if self._w_kind == "gaussian":
-            self._const -= d * math.log(prior.tau) + 0.5 * d * _LOG_2PI
-        elif self._w_kind == "laplace":
-            self._const -= d * math.log(2.0 * prior.scale)
-        elif self._w_kind == "conjugate":
-            self._const += 0.5 * d * math.log(prior.lam) - 0.5 * d * _LOG_2PI
-        elif self._w_kind == "hier-gaussian":
-            self._const -= 0.5 * d * _LOG_2PI
-        elif self._w_kind == "hier-laplace":
-            self._const -= d * math.log(2.0)
-        elif self._w_kind == "elastic":
-            self._const += prior.log_density(np.zeros(d))  # −d log Z
-        self._A = None
+            raise SpecError(f"no {what} for a prior of type {type(prior).__name__}: it needs pyro_dist(d)")
         if self._w_kind == "laplace":
             self._inv_scale = 1.0 / prior.scale
         elif self._w_kind == "elastic":
             self._inv_scale = self._l1
-        if self.sigma_fixed is not None and self._w_kind in ("gaussian", "laplace", "elastic", "generic"):
-            self._build_fixed_sigma_quadratic()
+
+    def _weight_prior_const(self, prior, d: int) -> float:
+        """The part of log p(w | τ) that does not depend on w (or, hierarchical, on τ) for ``_w_kind``."""
+        kind = self._w_kind
+        if kind == "gaussian":
+            return -(d * math.log(prior.tau) + 0.5 * d * _LOG_2PI)
+        if kind == "laplace":
+            return -d * math.log(2.0 * prior.scale)
+        if kind == "hier-gaussian":
+            return -0.5 * d * _LOG_2PI
+        if kind == "hier-laplace":
+            return -d * math.log(2.0)
+        if kind == "elastic":
+            return prior.log_density(np.zeros(d))  # −d log Z
+        return 0.0
 
     @property
     def kinked(self) -> bool:

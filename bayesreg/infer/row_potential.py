@@ -23,7 +23,7 @@ import math
 import numpy as np
 
 from ..errors import SpecError
-from .potential import _LOG_2PI, Layout, Potential, _penalty_shape
+from .potential import _LOG_2PI, Layout, Potential
 
 __all__ = ["RowPotential", "potential_for"]
 
@@ -64,35 +64,10 @@ class RowPotential(Potential):
         self.layout = Layout(self.d, self.bias.present, False, has_tau)
         idx = self.layout.index
         self._ib, self._is, self._it = idx.get("b"), None, idx.get("tau")
-        shape = _penalty_shape(prior.conditional(tau=1.0) if has_tau else prior)
-        if has_tau and shape in ("gaussian", "laplace"):
-            self._w_kind = "hier-" + shape
-        elif not has_tau and shape in ("gaussian", "laplace"):
-            self._w_kind = shape
-        elif not has_tau and shape == "elastic":
-            self._w_kind = "elastic"
-            self._l1, self._l2 = prior.elementwise_penalty(1.0)
-        elif not has_tau and hasattr(prior, "pyro_dist"):
-            self._w_kind = "generic"
-            self._generic_dist = prior.pyro_dist(self.d)
-        else:
-            raise SpecError(f"no row potential for a prior of type {type(prior).__name__}: it needs pyro_dist(d)")
-        d = self.d
-        self._const = 0.0
+        self._set_weight_prior(prior, has_tau, self.d, "row potential")
+        self._const = self._weight_prior_const(prior, self.d)
         if self.bias.kind == "normal":
             self._const -= math.log(self.bias.scale) + 0.5 * _LOG_2PI
-        if self._w_kind == "gaussian":
-            self._const -= d * math.log(prior.tau) + 0.5 * d * _LOG_2PI
-        elif self._w_kind == "laplace":
-            self._const -= d * math.log(2.0 * prior.scale)
-            self._inv_scale = 1.0 / prior.scale
-        elif self._w_kind == "hier-gaussian":
-            self._const -= 0.5 * d * _LOG_2PI
-        elif self._w_kind == "hier-laplace":
-            self._const -= d * math.log(2.0)
-        elif self._w_kind == "elastic":
-            self._const += prior.log_density(np.zeros(d))
-            self._inv_scale = self._l1
         self._A = None
         self._fast = self._fast_logistic() if self.likelihood.name == "logistic" else None
 
