@@ -7,6 +7,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    ?= out
 
+# laplace-torch and the two curvature libraries under it declare torchvision, which they never import: --no-deps keeps
+# it (and the CUDA torch PyPI pairs it with) out; their real dependencies are the [laplace] extra.
+LAPLACE_TORCH := laplace-torch backpack-for-pytorch curvlinops-for-pytorch
+
 .PHONY: install report test test-slow bench lint clean
 
 install: $(STAMP)
@@ -16,7 +20,8 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt torch
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,laplace]'
+	$(BIN)/python -m pip install --quiet --no-deps -c constraints.txt $(LAPLACE_TORCH)
 	touch $(STAMP)
 
 # --force: the report is this command's own output, so running it again replaces it
