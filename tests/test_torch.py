@@ -375,3 +375,51 @@ def test_adamw_end_point_is_the_map_of_its_effective_prior_not_the_naive_one(dia
         saturated = np.isclose(w_abs, 1 / 0.5, rtol=3e-2)   # 1500 steps: still closing in on 2
         assert saturated.any()
         assert np.all(saturated | (np.abs(g) < 1e-2 * np.abs(g).max()))
+
+
+# ------------------------------------------------------------------ penalties written into the loss by hand
+
+def test_d2l_from_scratch_penalty_is_the_d2l_convention():
+    """d2l's loop: squared_loss (½r², per row) + lambd·l2_penalty(w), summed, then sgd divides by the batch."""
+    net = nn.Linear(200, 1)
+    reading = implied_prior(net, torch.optim.SGD(net.parameters(), lr=0.003), nn.MSELoss(reduction="none"), 20,
+                            sigma=0.01, reduction="mean", half=True,
+                            loss_penalties={"weight": ("half_sum_squares", 3.0)})
+    assert reading["weight"].kind == "gaussian"
+    assert reading["weight"].lam == pytest.approx(to_canonical_lam("l2", 3.0, n=20, convention="d2l"), rel=1e-14)
+    assert reading["weight"].prior == br.Gaussian(reading["weight"].tau)
+    assert reading["bias"].kind == "flat"
+
+
+def test_forum_bugs_unsquared_norm_and_subtracted_l1():
+    from bayesreg.derived_priors import L2NormPrior
+    from bayesreg.errors import NoPriorError
+
+    net = nn.Linear(10, 1)
+    n, sigma, c = 100, 0.5, 0.2
+    norm = implied_prior(net, torch.optim.SGD(net.parameters(), lr=0.1), nn.MSELoss(), n, sigma=sigma,
+                         loss_penalties={"weight": ("norm", c)})
+    w = norm["weight"]
+    assert w.kind == "l2-norm" and w.tau is None and "not weight decay" in w.reason
+    oracle = br.prior_from_penalty("l2-norm", c, sigma, n=n, convention="torch_sgd_mse", d=10)
+    assert isinstance(w.prior, L2NormPrior) and w.prior.scale == pytest.approx(oracle.scale, rel=1e-14)
+    with pytest.raises(SpecError, match="kink"):
+        w.precision()
+    with pytest.raises(NoPriorError, match="does not normalise"):
+        implied_prior(net, torch.optim.SGD(net.parameters(), lr=0.1), nn.MSELoss(), n, sigma=sigma,
+                      loss_penalties={"weight": ("l1", -c)})
+
+
+def test_l1_in_the_loss_is_a_laplace_prior_and_with_decay_an_elastic_net():
+    net = nn.Linear(10, 1)
+    n, sigma, c = 100, 0.5, 0.2
+    lasso = implied_prior(net, torch.optim.SGD(net.parameters(), lr=0.1), nn.MSELoss(), n, sigma=sigma,
+                          loss_penalties={"weight": ("l1", c)})
+    oracle = br.prior_from_penalty("l1", c, sigma, n=n, convention="keras")   # (1/n)Σr² + c‖w‖₁
+    assert lasso["weight"].kind == "laplace"
+    assert lasso["weight"].scale == pytest.approx(oracle.scale, rel=1e-14)
+    assert lasso["weight"].lam == pytest.approx(to_canonical_lam("l1", c, n=n, convention="keras"), rel=1e-14)
+    both = implied_prior(net, _weight_only(net, 0.05, lr=0.1), nn.MSELoss(), n, sigma=sigma,
+                         loss_penalties={"weight": ("l1", c)})
+    assert both["weight"].kind == "elastic-net" and both["weight"].scale == pytest.approx(oracle.scale)
+    assert "s=" in both.table()

@@ -6,6 +6,12 @@ them is the MAP of a Gaussian prior (momentum and the adaptive steps change the 
 prior's sd follows from the loss (:mod:`bayesreg.torch.loss_reading`): :math:`1/\tau^2 = a\,wd/\kappa`. No decay
 is a flat (improper) prior. A decoupled decay (``AdamW``) has no fixed prior: :mod:`bayesreg.torch.adamw`.
 
+A penalty written into the loss by hand (``loss_penalties``, the from-scratch code of *Dive into Deep Learning*)
+is read too: ``c·Σθ²`` or ``c·Σθ²/2`` is a coupled decay of 2c or c (Gaussian), ``c·Σ|θ|`` a Laplace prior with
+:math:`1/s = a\,c/\kappa` (with a decay as well: the elastic-net prior), ``c·‖θ‖`` (``torch.norm``, unsquared)
+the radial prior :class:`~bayesreg.derived_priors.L2NormPrior`, not weight decay; a negative c (``loss − c·‖θ‖₁``)
+has no prior at all: ``exp(+c‖θ‖₁)`` does not normalise.
+
 What the reading flags:
 
 * a **decayed bias**: ``b ~ N(0, τ_b²)`` pulls the intercept to 0; with a strong decay the model loses its affine
@@ -26,15 +32,24 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import SpecError
+from ..errors import NoPriorError, SpecError
 from .adamw import effective_decay, is_decoupled
 from .loss_reading import LossReading, read_loss
 from .training_data import TrainingRows, float64_copy, training_rows
 
-__all__ = ["ParameterPrior", "ImpliedPrior", "implied_prior", "decay_vector", "KINDS"]
+__all__ = ["ParameterPrior", "ImpliedPrior", "implied_prior", "decay_vector", "KINDS", "LOSS_PENALTIES"]
 
 #: The readings a parameter can get.
-KINDS = ("gaussian", "flat", "adamw-effective", "fixed")
+KINDS = ("gaussian", "flat", "adamw-effective", "fixed", "laplace", "elastic-net", "l2-norm")
+
+#: Penalties a user may have added to the loss by hand: form -> what it is in code.
+LOSS_PENALTIES = {
+    "sum_squares": "c·Σθ²: (θ**2).sum()",
+    "half_sum_squares": "c·Σθ²/2: d2l's l2_penalty(w) = (w**2).sum() / 2",
+    "l1": "c·Σ|θ|: θ.abs().sum()",
+    "norm": "c·‖θ‖: torch.norm(θ), the unsquared norm",
+}
+_KINKED = ("laplace", "elastic-net", "l2-norm")
 
 _NORM_TYPES = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm, nn.LocalResponseNorm)
 _BATCH_NORM = nn.modules.batchnorm._BatchNorm
@@ -62,6 +77,24 @@ class ParameterPrior:
     flags: tuple[str, ...] = ()
     effective_tau: np.ndarray | None = field(default=None, repr=False)
     naive_tau: float | None = None
+    scale: float | None = None
+
+    @property
+    def prior(self):
+        """The reading as one of bayesreg's priors (for ``bayesreg prior``-style reading and the density), or None
+        (flat, AdamW, fixed)."""
+        from ..derived_priors import ElasticNetPrior, L2NormPrior
+        from ..priors import Gaussian, Laplace
+
+        if self.kind == "gaussian":
+            return Gaussian(self.tau)
+        if self.kind == "laplace":
+            return Laplace(self.scale)
+        if self.kind == "elastic-net":
+            return ElasticNetPrior(self.scale, self.tau)
+        if self.kind == "l2-norm":
+            return L2NormPrior(self.scale, self.size)
+        return None
 
     @property
     def size(self) -> int:
@@ -84,6 +117,10 @@ class ParameterPrior:
                 raise SpecError(f"{self.name}: AdamW's effective prior is read from its state, and it has taken no "
                                 "step yet")
             return 1.0 / np.square(self.effective_tau).ravel()
+        if self.kind in _KINKED:
+            raise SpecError(f"{self.name}: the {self.kind} prior has a kink at 0, so no Gaussian (Laplace) "
+                            "approximation or gradient test applies; sample it with bayesreg fit --prior "
+                            f"{'laplace' if self.kind == 'laplace' else 'gaussian'} instead")
         raise SpecError(f"{self.name} is not trained: it has no posterior, only its fixed value")
 
 
@@ -123,12 +160,14 @@ class ImpliedPrior:
 
     def table(self) -> str:
         """One line per parameter: name, shape, kind, τ, λ, weight decay and flags; then σ and the notes."""
-        rows = [("parameter", "shape", "kind", "tau", "lambda", "weight_decay", "flags")]
+        rows = [("parameter", "shape", "kind", "tau / scale", "lambda", "weight_decay", "flags")]
         for p in self:
             tau = "-" if p.tau is None else f"{p.tau:.4g}"
             if p.kind == "adamw-effective" and p.effective_tau is not None:
                 et = p.effective_tau
                 tau = f"{np.min(et):.3g}..{np.max(et):.3g} (eff.)"
+            if p.scale is not None:
+                tau = ("" if p.tau is None else tau + ", ") + ("ℓ" if p.kind == "l2-norm" else "s") + f"={p.scale:.4g}"
             lam = "-" if p.lam is None else f"{p.lam:.4g}"
             rows.append((p.name, "×".join(map(str, p.shape)) or "scalar", p.kind, tau, lam, f"{p.weight_decay:g}",
                          ", ".join(p.flags) or ""))
@@ -150,7 +189,8 @@ class ImpliedPrior:
 
 def implied_prior(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: nn.Module, n_train: int,
                   sigma: float | None = None, *, train_data=None, half: bool = False,
-                  reduction: str | None = None, batch_size: int | None = None) -> ImpliedPrior:
+                  reduction: str | None = None, batch_size: int | None = None,
+                  loss_penalties: dict | None = None) -> ImpliedPrior:
     r"""The prior each parameter of ``model`` was trained under (module docstring).
 
     Parameters
@@ -171,6 +211,16 @@ def implied_prior(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: n
         How a ``reduction="none"`` loss was reduced: ``"mean"`` or ``"sum"``.
     batch_size
         Rows per minibatch, for a summed loss (default: the loader's, else full batch).
+    loss_penalties
+        Penalties added to the loss by hand, ``{parameter name: (form, c)}`` with form one of
+        :data:`LOSS_PENALTIES` (``"half_sum_squares"`` for d2l's ``lambd * l2_penalty(w)``).
+
+    Raises
+    ------
+    NoPriorError
+        A penalty subtracted from the loss (c < 0), or a negative weight decay: no prior exists.
+    SpecError
+        An unreadable loss or optimiser option (:func:`~bayesreg.torch.loss_reading.read_loss`).
 
     Examples
     --------
@@ -202,6 +252,7 @@ def implied_prior(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: n
         notes.append("a summed loss was read as full-batch; with minibatches of B rows the data weigh B/n as much "
                      "against the decay (give batch_size= or the loader)")
     sigma, sigma_source = _noise(model, loss, sigma, rows, notes)
+    penalties = _check_penalties(loss_penalties, model)
     groups = _groups_by_parameter(optimizer)
     norm_params, feeds_batchnorm = _special_parameters(model)
     readings = {}
@@ -214,7 +265,8 @@ def implied_prior(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: n
                                             f"not trained ({why}): held at its value, no prior is used")
             continue
         index, group = found
-        readings[name] = _read_parameter(name, param, optimizer, index, group, loss, sigma, flags)
+        reading = _read_parameter(name, param, optimizer, index, group, loss, sigma, flags)
+        readings[name] = _with_loss_penalty(reading, penalties.get(name), loss, sigma, flags)
     _check_options(optimizer)
     return ImpliedPrior(readings, loss, type(optimizer).__name__, sigma, sigma_source, tuple(notes))
 
@@ -227,8 +279,8 @@ def _read_parameter(name, param, optimizer, index, group, loss: LossReading, sig
     opt = type(optimizer).__name__
     where = f"group {index} of {opt}"
     if wd < 0:
-        raise SpecError(f"{name}: weight_decay={wd} in {where} is negative: exp(+|wd|‖θ‖²/2) does not normalise, "
-                        "no prior exists")
+        raise NoPriorError(f"{name}: weight_decay={wd} in {where} is negative: exp(+|wd|‖θ‖²/2) does not "
+                           "normalise, no prior exists")
     if wd == 0:
         return ParameterPrior(name, shape, "flat", None, 0.0, 0.0, index,
                               f"no weight decay in {where}: a flat (improper) prior, the likelihood alone")
@@ -257,6 +309,71 @@ def _read_parameter(name, param, optimizer, index, group, loss: LossReading, sig
     reason = (f"coupled decay wd={wd:g} in {where} adds (wd/2)‖θ‖² to {loss.objective.split(' + ')[0]} "
               f"({loss_text}): N(0, τ²) with τ = {naive_tau:.4g}, λ = {unit} = {lam:.4g}{flag_text}")
     return ParameterPrior(name, shape, "gaussian", naive_tau, lam, wd, index, reason, flags, None, naive_tau)
+
+
+def _check_penalties(loss_penalties, model) -> dict:
+    if not loss_penalties:
+        return {}
+    if not isinstance(loss_penalties, dict):
+        raise SpecError("loss_penalties must be a dict {parameter name: (form, c)}")
+    names = dict(model.named_parameters())
+    out = {}
+    for name, spec in loss_penalties.items():
+        if name not in names:
+            raise SpecError(f"loss_penalties names {name!r}, which is not a parameter; the model has "
+                            f"{', '.join(names)}")
+        if not (isinstance(spec, (tuple, list)) and len(spec) == 2 and spec[0] in LOSS_PENALTIES):
+            raise SpecError(f"loss_penalties[{name!r}] must be (form, c) with form one of "
+                            f"{', '.join(LOSS_PENALTIES)}, got {spec!r}")
+        form, c = spec[0], float(spec[1])
+        if not math.isfinite(c):
+            raise SpecError(f"loss_penalties[{name!r}]: c must be finite, got {c}")
+        if c < 0:
+            raise NoPriorError(f"{name}: the loss subtracts {abs(c):g}·{LOSS_PENALTIES[form].split(':')[0][2:]}: "
+                               "exp(+penalty) does not normalise, so no prior exists, and training pushes the "
+                               "weights to infinity (add the penalty, do not subtract it)")
+        if c > 0:
+            out[name] = (form, c)
+    return out
+
+
+def _with_loss_penalty(reading: ParameterPrior, penalty, loss: LossReading, sigma, flags) -> ParameterPrior:
+    """Combine the optimiser's reading of one parameter with a penalty in the loss (module docstring)."""
+    if penalty is None:
+        return reading
+    form, c = penalty
+    name, shape = reading.name, reading.shape
+    if reading.kind == "adamw-effective":
+        raise SpecError(f"{name}: a penalty in the loss together with a decoupled decay is not read here")
+    text = LOSS_PENALTIES[form]
+    unit = "σ²" if loss.regression else "1"
+    flag_text = "".join(f"; {_FLAG_TEXT[f]}" for f in flags)
+    if form in ("sum_squares", "half_sum_squares"):
+        wd = reading.weight_decay + (2.0 * c if form == "sum_squares" else c)
+        tau = 1.0 / math.sqrt(loss.prior_precision(wd, sigma))
+        lam = loss.canonical_lam(wd)
+        why = (f"{text} in the loss is a coupled decay of {wd - reading.weight_decay:g}"
+               + (f", plus the optimiser's {reading.weight_decay:g}" if reading.weight_decay else "")
+               + f": N(0, τ²) with τ = {tau:.4g}, λ = {lam:.4g}{flag_text}")
+        return ParameterPrior(name, shape, "gaussian", tau, lam, wd, reading.group, why, flags, None, tau)
+    inv_scale = loss.nll_per_unit_loss(sigma) * c / loss.kappa        # 1/s (l1) or 1/ℓ (norm)
+    scale = 1.0 / inv_scale
+    if form == "norm":
+        if reading.weight_decay:
+            raise SpecError(f"{name}: torch.norm in the loss together with weight decay is not read here")
+        why = (f"{text} in the loss: the radial prior ∝ exp(−‖θ‖/ℓ), ℓ = {scale:.4g}: not weight decay (its pull "
+               f"has length c whatever ‖θ‖ is) and not Gaussian; square the norm for weight decay{flag_text}")
+        return ParameterPrior(name, shape, "l2-norm", None, None, reading.weight_decay, reading.group, why, flags,
+                              scale=scale)
+    lam = c / (2.0 * loss.kappa) if loss.regression else c / loss.kappa
+    if reading.kind == "gaussian":
+        why = (f"{text} in the loss with the optimiser's decay {reading.weight_decay:g}: the elastic-net prior, "
+               f"Laplace scale s = {scale:.4g} times N(0, τ²), τ = {reading.tau:.4g}{flag_text}")
+        return ParameterPrior(name, shape, "elastic-net", reading.tau, None, reading.weight_decay, reading.group,
+                              why, flags, scale=scale)
+    why = (f"{text} in the loss: Laplace(s) with s = {scale:.4g}, λ = {unit}/s = {lam:.4g}; its MAP has exact "
+           f"zeros, which a (sub)gradient optimiser does not reach{flag_text}")
+    return ParameterPrior(name, shape, "laplace", None, lam, 0.0, reading.group, why, flags, scale=scale)
 
 
 _FLAG_TEXT = {
