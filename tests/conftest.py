@@ -120,6 +120,11 @@ def bayesian_lasso_result(studies) -> StudyResult:
     return studies.get("bayesian_lasso")
 
 
+@pytest.fixture(scope="session")
+def torch_run_result(studies) -> StudyResult:
+    return studies.get("torch_run")
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
     if _CACHE is None or not _CACHE.seconds:
         return

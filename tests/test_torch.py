@@ -45,8 +45,10 @@ def _train(net, opt, loss_fn, X, y, *, steps, batch_size=None, seed=0, scheduler
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y), batch_size=batch_size or n,
                                          shuffle=batch_size is not None,
                                          generator=torch.Generator().manual_seed(seed))
+    # full batch: step on the tensors themselves (a DataLoader costs more per step than the step)
+    batches = [(X, y)] if batch_size is None else loader
     for _ in range(steps):
-        for xb, yb in loader:
+        for xb, yb in batches:
             opt.zero_grad()
             loss_fn(net(xb), yb).backward()
             opt.step()

@@ -10,4 +10,5 @@ from .base import Check, Figure, Section, StudyResult, Table, new_figure
 __all__ = ["Check", "Figure", "Section", "StudyResult", "Table", "new_figure", "STUDIES"]
 
 # name -> module, in the report's order
-STUDIES = ("chapter", "map_weight_decay", "posterior_vs_point", "choosing_lambda", "bayesian_lasso", "classification")
+STUDIES = ("chapter", "map_weight_decay", "posterior_vs_point", "choosing_lambda", "bayesian_lasso", "classification",
+           "torch_run")
