@@ -425,3 +425,20 @@ def test_l1_in_the_loss_is_a_laplace_prior_and_with_decay_an_elastic_net():
                          loss_penalties={"weight": ("l1", c)})
     assert both["weight"].kind == "elastic-net" and both["weight"].scale == pytest.approx(oracle.scale)
     assert "s=" in both.table()
+
+
+def test_laplace_refuses_what_it_cannot_approximate(diabetes):
+    X, y = diabetes
+    net = nn.Sequential(nn.Linear(10, 4), nn.Tanh(), nn.Linear(4, 1)).double()
+    opt = torch.optim.SGD(net[2].parameters(), lr=0.01, weight_decay=0.1)
+    with pytest.raises(SpecError, match="not trained"):
+        laplace_posterior(net, opt, nn.MSELoss(), (X, y), sigma=50.0)
+    last = laplace_posterior(net, opt, nn.MSELoss(), (X, y), subset="last_layer", sigma=50.0)
+    assert last.names == ("2.weight", "2.bias")
+    lasso = nn.Linear(10, 1).double()
+    with pytest.raises(SpecError, match="kink"):
+        laplace_posterior(lasso, torch.optim.SGD(lasso.parameters(), lr=0.1), nn.MSELoss(), (X, y), sigma=50.0,
+                          loss_penalties={"weight": ("l1", 1.0)})
+    with pytest.raises(SpecError, match="subset"):
+        laplace_posterior(lasso, torch.optim.SGD(lasso.parameters(), lr=0.1), nn.MSELoss(), (X, y), sigma=50.0,
+                          subset="diagonal")

@@ -81,7 +81,8 @@ class MapCheck:
 
 def map_check(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: nn.Module, train_data,
               sigma: float | None = None, *, half: bool = False, reduction: str | None = None,
-              batch_size: int | None = None, tolerance: float = STATIONARY_TOL) -> MapCheck:
+              batch_size: int | None = None, loss_penalties: dict | None = None,
+              tolerance: float = STATIONARY_TOL) -> MapCheck:
     """Whether the trained ``model`` is the MAP of the prior its run implies (module docstring).
 
     ``train_data`` is the ``DataLoader`` trained with or ``(X, y)``; the other arguments as in
@@ -89,7 +90,7 @@ def map_check(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: nn.Mo
     """
     rows = training_rows(train_data)
     reading = implied_prior(model, optimizer, loss_fn, rows.n, sigma, train_data=train_data, half=half,
-                            reduction=reduction, batch_size=batch_size)
+                            reduction=reduction, batch_size=batch_size, loss_penalties=loss_penalties)
     model64 = float64_copy(model)
     names = [p.name for p in reading if p.kind != "fixed"]
     if not names:

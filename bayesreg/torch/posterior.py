@@ -236,12 +236,13 @@ def _log_ml(loglik: float, theta: np.ndarray, P: np.ndarray, H: np.ndarray) -> f
 
 def laplace_posterior(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: nn.Module, train_loader,
                       subset: str = "all", sigma: float | None = None, *, half: bool = False,
-                      reduction: str | None = None, batch_size: int | None = None) -> TorchLaplace:
+                      reduction: str | None = None, batch_size: int | None = None,
+                      loss_penalties: dict | None = None) -> TorchLaplace:
     """The Laplace approximation of a trained ``model`` under the prior its run implies (module docstring).
 
     Parameters
     ----------
-    model, optimizer, loss_fn, sigma, half, reduction, batch_size
+    model, optimizer, loss_fn, sigma, half, reduction, batch_size, loss_penalties
         As in :func:`bayesreg.torch.implied_prior`.
     train_loader
         The ``DataLoader`` trained with (or ``(X, y)``): the curvature is summed over every row.
@@ -256,11 +257,11 @@ def laplace_posterior(model: nn.Module, optimizer: torch.optim.Optimizer, loss_f
     """
     with _float64_default():
         return _laplace_posterior(model, optimizer, loss_fn, train_loader, subset, sigma, half=half,
-                                  reduction=reduction, batch_size=batch_size)
+                                  reduction=reduction, batch_size=batch_size, loss_penalties=loss_penalties)
 
 
 def _laplace_posterior(model, optimizer, loss_fn, train_loader, subset, sigma, *, half, reduction,
-                       batch_size) -> TorchLaplace:
+                       batch_size, loss_penalties) -> TorchLaplace:
     try:
         from laplace import Laplace
     except ImportError:
@@ -271,13 +272,18 @@ def _laplace_posterior(model, optimizer, loss_fn, train_loader, subset, sigma, *
         raise SpecError(f"subset must be one of {', '.join(SUBSETS)}, got {subset!r}")
     rows = training_rows(train_loader)
     reading = implied_prior(model, optimizer, loss_fn, rows.n, sigma, train_data=train_loader, half=half,
-                            reduction=reduction, batch_size=batch_size)
+                            reduction=reduction, batch_size=batch_size, loss_penalties=loss_penalties)
+    kinked = [p.name for p in reading if p.kind in ("laplace", "elastic-net", "l2-norm")]
+    if kinked:
+        reading[kinked[0]].precision()          # raises, naming the prior and what to do instead
     family = reading.loss.family
     if reading.loss.loss_name == "BCELoss":
         raise SpecError("the Laplace approximation needs the model's logits: train with BCEWithLogitsLoss (a "
                         "model that outputs probabilities through a sigmoid has no GGN here)")
     notes = list(reading.notes)
     fixed = [p.name for p in reading if p.kind == "fixed"]
+    if subset == "all" and fixed:
+        raise SpecError(f"{', '.join(fixed)} are not trained: give subset='last_layer' or train every parameter")
     model64 = float64_copy(model)
     for name, p in model64.named_parameters():
         p.requires_grad_(name not in fixed)
