@@ -442,3 +442,41 @@ def test_laplace_refuses_what_it_cannot_approximate(diabetes):
     with pytest.raises(SpecError, match="subset"):
         laplace_posterior(lasso, torch.optim.SGD(lasso.parameters(), lr=0.1), nn.MSELoss(), (X, y), sigma=50.0,
                           subset="diagonal")
+
+
+def test_reading_the_loader_leaves_the_users_shuffle_alone(diabetes):
+    X, y = diabetes
+    net = _linear(10)
+
+    def loader():
+        return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y), batch_size=32, shuffle=True,
+                                           generator=torch.Generator().manual_seed(5))
+
+    untouched, read = loader(), loader()
+    map_check(net, _weight_only(net, 0.01, lr=0.1), nn.MSELoss(), read, sigma=54.0)
+    for (a, _), (b, _) in zip(untouched, read, strict=True):
+        assert torch.equal(a, b)
+
+
+def test_a_near_singular_posterior_is_refused_not_reported_with_huge_sds():
+    """A hidden unit whose output weight is ~0 leaves its undecayed bias undetermined by the data."""
+    torch.manual_seed(0)
+    X = torch.randn(200, 3, dtype=torch.float64)
+    y = torch.sin(X[:, :1]) + 0.1 * torch.randn(200, 1, dtype=torch.float64)
+    net = nn.Sequential(nn.Linear(3, 2), nn.Tanh(), nn.Linear(2, 1)).double()
+    with torch.no_grad():
+        net[2].weight[0, 1] = 1e-10
+    weights = [p for n, p in net.named_parameters() if n.endswith("weight")]
+    biases = [p for n, p in net.named_parameters() if n.endswith("bias")]
+    opt = torch.optim.Adam([{"params": weights, "weight_decay": 0.03}, {"params": biases}])
+    with pytest.raises(SpecError, match="singular"):
+        laplace_posterior(net, opt, nn.MSELoss(), (X, y), sigma=0.1)
+
+
+def test_an_unconverged_run_gets_a_note_on_its_log_marginal_likelihood(diabetes):
+    X, y = diabetes
+    net = _linear(10)
+    opt = _weight_only(net, 0.01, lr=0.01)
+    _train(net, opt, nn.MSELoss(), X, y, steps=10)
+    la = laplace_posterior(net, opt, nn.MSELoss(), (X, y), sigma=54.0)
+    assert any("not a posterior mode" in note for note in la.notes)

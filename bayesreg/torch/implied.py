@@ -468,6 +468,11 @@ def _noise(model, loss: LossReading, sigma, rows: TrainingRows | None, notes: li
     if n_params >= out.numel():
         notes.append(f"σ̂ from the training residuals is unreliable here: {n_params} parameters can fit "
                      f"{out.numel()} targets closely, so the residuals understate the noise; give sigma= if known")
+    elif n_params > 0.05 * out.numel():
+        notes.append(f"σ̂ from the training residuals understates the noise when the model is flexible ({n_params} "
+                     f"parameters for {out.numel()} targets: by a factor of about √(1 − p/n) = "
+                     f"{math.sqrt(1 - n_params / out.numel()):.2f} for a linear model, more for a network); the sd "
+                     "of held-out residuals, given as sigma=, is safer")
     return math.sqrt(mse), source
 
 

@@ -39,6 +39,7 @@ from torch import nn
 
 from ..errors import SpecError
 from .implied import ImpliedPrior, implied_prior
+from .map_check import STATIONARY_TOL as _STATIONARY
 from .map_check import prepared_targets
 from .training_data import float64_copy, training_rows
 
@@ -80,7 +81,8 @@ class Prediction:
 
 @dataclass(frozen=True)
 class WeightDecayCurve:
-    """The log marginal likelihood with every decay multiplied by ``multipliers`` (module docstring)."""
+    """The log marginal likelihood with every decay multiplied by ``multipliers`` (module docstring; NaN where the
+    posterior precision is singular)."""
 
     multipliers: np.ndarray
     log_marginal_likelihood: np.ndarray
@@ -137,7 +139,8 @@ class TorchLaplace:
     def weight_decay_curve(self, multipliers=None) -> WeightDecayCurve:
         """The log marginal likelihood with every decay scaled by each of ``multipliers`` (default 10^-4..10^4),
         re-solving the linearised model's mode at each (module docstring), and the best multiplier (Brent's
-        method between the best grid point's neighbours)."""
+        method between the best grid point's neighbours). NaN where the posterior precision is singular (a weak
+        decay leaves an undecayed direction flat)."""
         decayed = self.prior_precision > 0
         if not decayed.any():
             raise SpecError("no parameter here is decayed: there is no weight decay to scale")
@@ -145,8 +148,12 @@ class TorchLaplace:
         if grid.ndim != 1 or grid.size < 3 or not np.all(grid > 0) or not np.all(np.diff(grid) > 0):
             raise SpecError("multipliers must be at least 3 increasing positive numbers")
         values = np.array([self._log_ml_at(s) for s in grid])
-        i = int(np.argmax(values))
-        interior = 0 < i < grid.size - 1
+        if not np.isfinite(values).any():
+            raise SpecError("the posterior precision is singular at every multiplier: some undecayed direction is "
+                            "flat")
+        i = int(np.nanargmax(values))
+        # a point where the precision is singular (NaN) cannot be the maximum, nor certify one
+        interior = 0 < i < grid.size - 1 and bool(np.isfinite(values[[i - 1, i + 1]]).all())
         best = float(grid[i])
         if interior:
             res = optimize.minimize_scalar(lambda u: -self._log_ml_at(math.exp(u)),
@@ -158,9 +165,12 @@ class TorchLaplace:
         return WeightDecayCurve(grid, values, groups, best, interior)
 
     def _log_ml_at(self, s: float) -> float:
+        """The linearised model's log marginal likelihood at multiplier s; NaN where H + sP₀ is singular."""
         P = s * self.prior_precision
         H = self._hessian
         A = H + np.diag(P)
+        if not _well_posed(A):
+            return math.nan
         theta = np.linalg.solve(A, H @ self.mean + self._gradient)
         delta = theta - self.mean
         loglik = self.log_likelihood + float(self._gradient @ delta) - 0.5 * float(delta @ H @ delta)
@@ -222,6 +232,17 @@ def _float64_default():
 def _softmax(a: np.ndarray) -> np.ndarray:
     e = np.exp(a - a.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
+
+
+#: smallest eigenvalue of the posterior precision, relative to its largest, below which it is treated as singular:
+#: beyond 1/κ ≈ 1e12 an inverse in float64 keeps fewer than 4 correct digits
+_CONDITION_LIMIT = 1e-12
+
+
+def _well_posed(A: np.ndarray) -> bool:
+    """Whether A is positive definite with a condition number below 1/_CONDITION_LIMIT (its inverse is usable)."""
+    eig = np.linalg.eigvalsh(A)
+    return bool(eig[0] > _CONDITION_LIMIT * eig[-1])
 
 
 def _log_ml(loglik: float, theta: np.ndarray, P: np.ndarray, H: np.ndarray) -> float:
@@ -323,20 +344,21 @@ def _laplace_posterior(model, optimizer, loss_fn, train_loader, subset, sigma, *
     H = (la.posterior_precision - torch.diag(la.prior_precision_diag)).detach().numpy()
     H = 0.5 * (H + H.T)
     A = H + np.diag(precision)
-    try:
-        chol = np.linalg.cholesky(A)
-    except np.linalg.LinAlgError:
+    if not _well_posed(A):
         flat = [p.name for p in reading if p.name in names and p.kind == "flat"]
-        raise SpecError("the posterior precision is not positive definite: the data do not pin down every "
-                        f"undecayed direction ({', '.join(flat) or 'none flat'}); decay them or use "
-                        "subset='last_layer'") from None
+        raise SpecError("the posterior precision is singular to working precision: the data do not pin down some "
+                        f"undecayed direction ({', '.join(flat) or 'none flat'}; e.g. a hidden unit whose output "
+                        "weight is near 0); decay those parameters or use subset='last_layer'")
     cov = np.linalg.inv(A)
     cov = 0.5 * (cov + cov.T)
-    del chol
     theta = la.mean.detach().numpy().astype(np.float64)
     gradient = _loglik_gradient(wrapped, la, rows.X, y, reading, family, names, prefix)
     pull = np.linalg.norm(gradient) + np.linalg.norm(precision * theta)
     stationarity = float(np.linalg.norm(gradient - precision * theta) / pull) if pull > 0 else 0.0
+    if stationarity > _STATIONARY:
+        notes.append(f"the trained parameters are not a posterior mode (relative gradient {stationarity:.2g}): the "
+                     "approximation is centred where training stopped, and log_marginal_likelihood() there is not "
+                     "the evidence; weight_decay_curve() re-solves the mode")
     shapes = tuple(tuple(dict(wrapped.named_parameters())[prefix + n].shape) for n in names)
     return TorchLaplace(tuple(names), shapes, subset, theta, cov, precision, reading, float(la.log_likelihood),
                         stationarity, tuple(notes), H, gradient, la)

@@ -56,7 +56,11 @@ def training_rows(train_data) -> TrainingRows:
     """
     if isinstance(train_data, torch.utils.data.DataLoader):
         xs, ys = [], []
-        for batch in train_data:
+        # read the dataset in order through a loader of our own: iterating the user's loader would draw from its
+        # shuffling generator and change their next epoch
+        ordered = torch.utils.data.DataLoader(train_data.dataset, batch_size=train_data.batch_size or 1,
+                                              shuffle=False, collate_fn=train_data.collate_fn)
+        for batch in ordered:
             if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
                 raise DataError("the training loader must yield (X, y) pairs; it yielded "
                                 f"{type(batch).__name__}")
