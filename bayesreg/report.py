@@ -166,9 +166,14 @@ def _paragraphs(text: str) -> str:
     out = []
     for block in blocks:
         lines = block.splitlines()
-        if all(line.lstrip().startswith(("- ", "* ")) for line in lines):
-            items = "".join(f"<li>{_inline(line.lstrip()[2:])}</li>" for line in lines)
-            out.append(f"<ul>{items}</ul>")
+        if lines[0].lstrip().startswith(("- ", "* ")):
+            items: list[str] = []           # a bullet starts an item; an indented line continues it
+            for line in lines:
+                if line.lstrip().startswith(("- ", "* ")):
+                    items.append(line.lstrip()[2:])
+                else:
+                    items[-1] += " " + line.strip()
+            out.append("<ul>" + "".join(f"<li>{_inline(item)}</li>" for item in items) + "</ul>")
         else:
             out.append(f"<p>{_inline(' '.join(line.strip() for line in lines))}</p>")
     return "\n".join(out)
@@ -441,6 +446,8 @@ def study_main(module, argv: list[str] | None = None, *, description: str | None
     _add_common(parser, f"out/{name}")
     args = parser.parse_args(argv)
     doc = (module.__doc__ or "").strip()
+    # the module docstring is reStructuredText: its ``code`` and :role:`target` become the page's `code`
+    doc = re.sub(r":[a-z]+:`~?([^`]+)`", r"`\1`", doc).replace("``", "`")
     title, _, intro = doc.partition("\n\n")
     try:
         return _run_and_write([name], args, title=title or name, intro=intro or title)
