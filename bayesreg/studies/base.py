@@ -29,7 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Check", "Table", "Figure", "Section", "StudyResult", "Progress", "new_figure", "quiet", "one_blas_thread"]
+__all__ = ["Check", "Table", "Figure", "Section", "StudyResult", "Progress", "new_figure", "quiet", "one_blas_thread",
+           "timed_study"]
 
 Progress = Callable[[str], None]
 
@@ -195,6 +196,17 @@ def one_blas_thread(run):
             return run(*args, **kwargs)
 
     return wrapper
+
+
+def timed_study(compute, check, render, *, seed: int, quick: bool, progress) -> StudyResult:
+    """compute → check → render, with the wall time in ``StudyResult.seconds``."""
+    import time
+
+    began = time.perf_counter()
+    result = compute(seed=seed, quick=quick, progress=progress)
+    out = render(result, check(result))
+    out.seconds = time.perf_counter() - began
+    return out
 
 
 def _json_float(x: float):

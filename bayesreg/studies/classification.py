@@ -19,14 +19,13 @@ each weight of the standardised features. This study shows, on the 569 rows of s
 
 from __future__ import annotations
 
-import time
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import special
 
-from .base import Check, Figure, Section, StudyResult, Table, new_figure, one_blas_thread, quiet
+from .base import Check, Figure, Section, StudyResult, Table, new_figure, one_blas_thread, quiet, timed_study
 
 TITLE = "Classification: what C = 1 assumes"
 C_GIVEN = 1.0
@@ -315,8 +314,5 @@ def _calibration(h: dict):
 
 @one_blas_thread
 def run(*, seed: int = 0, quick: bool = False, progress=quiet) -> StudyResult:
-    began = time.perf_counter()
-    result = compute(seed=seed, quick=quick, progress=progress)
-    out = render(result, check(result))
-    out.seconds = time.perf_counter() - began
-    return out
+    """:func:`compute`, then :func:`check` and :func:`render`."""
+    return timed_study(compute, check, render, seed=seed, quick=quick, progress=progress)

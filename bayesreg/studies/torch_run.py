@@ -22,13 +22,12 @@ answers (computed in float64):
 from __future__ import annotations
 
 import math
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 
-from .base import Check, Figure, Section, StudyResult, Table, new_figure, one_blas_thread, quiet
+from .base import Check, Figure, Section, StudyResult, Table, new_figure, one_blas_thread, quiet, timed_study
 
 __all__ = ["run", "compute", "check", "render", "TorchRunResult", "TITLE", "D2L_WEIGHT_DECAY", "MLP_WEIGHT_DECAY",
            "ADAMW_WEIGHT_DECAY", "PROB"]
@@ -746,8 +745,5 @@ def render(r: TorchRunResult, checks: list[Check]) -> StudyResult:
 
 @one_blas_thread
 def run(*, seed: int = 0, quick: bool = False, progress=quiet) -> StudyResult:
-    began = time.perf_counter()
-    result = compute(seed=seed, quick=quick, progress=progress)
-    out = render(result, check(result))
-    out.seconds = time.perf_counter() - began
-    return out
+    """:func:`compute`, then :func:`check` and :func:`render`."""
+    return timed_study(compute, check, render, seed=seed, quick=quick, progress=progress)
