@@ -43,7 +43,7 @@ __all__ = ["LossReading", "read_loss", "READ_LOSSES"]
 
 #: The losses read as likelihoods: the class, its family, and the per-element negative log-likelihood it is.
 READ_LOSSES = {
-    "MSELoss": ("gaussian", "½(y − f)²/σ² per element: a Gaussian likelihood with noise sd σ"),
+    "MSELoss": ("gaussian", "(y − f)² per element: the Gaussian negative log-likelihood ½(y − f)²/σ² times 2σ²"),
     "BCEWithLogitsLoss": ("bernoulli", "the Bernoulli negative log-likelihood of a logit"),
     "BCELoss": ("bernoulli", "the Bernoulli negative log-likelihood of a probability"),
     "CrossEntropyLoss": ("categorical", "the categorical negative log-likelihood of the logits"),
