@@ -336,17 +336,30 @@ def test_bce_laplace_mean_is_the_map_and_covariance_bayesregs_laplace(cancer):
     assert check.stationary and check.distance_to_map < 1e-6
 
 
-def test_cross_entropy_classifier_runs_and_its_probabilities_sum_to_one():
+def test_cross_entropy_covariance_is_the_softmax_hessian_written_out():
+    """Softmax regression: H = Σ_i J_iᵀ (diag p_i − p_i p_iᵀ) J_i, J_i = ∂(logits)/∂(W, b), written by hand."""
     torch.manual_seed(0)
-    X = torch.randn(90, 4, dtype=torch.float64)
-    y = torch.argmax(X[:, :3] + 0.5 * torch.randn(90, 3, dtype=torch.float64), dim=1)
-    net = nn.Linear(4, 3).double()
+    n, d, k = 90, 4, 3
+    X = torch.randn(n, d, dtype=torch.float64)
+    y = torch.argmax(X[:, :k] + 0.5 * torch.randn(n, k, dtype=torch.float64), dim=1)
+    net = nn.Linear(d, k).double()
     opt = torch.optim.SGD(net.parameters(), lr=0.5, weight_decay=0.01)
-    loader = _train(net, opt, nn.CrossEntropyLoss(), X, y, steps=500)
-    la = laplace_posterior(net, opt, nn.CrossEntropyLoss(), loader)
+    _train(net, opt, nn.CrossEntropyLoss(), X, y, steps=500)
+    la = laplace_posterior(net, opt, nn.CrossEntropyLoss(), (X, y))
+    with torch.no_grad():
+        p = torch.softmax(net(X), dim=1).numpy()
+    H = np.zeros((k * d + k, k * d + k))
+    for i in range(n):
+        J = np.zeros((k, k * d + k))
+        for c in range(k):
+            J[c, c * d:(c + 1) * d] = X[i].numpy()
+            J[c, k * d + c] = 1.0
+        H += J.T @ (np.diag(p[i]) - np.outer(p[i], p[i])) @ J
+    precision = 0.01 * n                       # 1/τ² = wd/κ, κ = 1/n: every parameter decayed
+    oracle = np.linalg.inv(H + precision * np.eye(k * d + k))
+    np.testing.assert_allclose(la.covariance, oracle, rtol=1e-8, atol=1e-10 * np.abs(oracle).max())
     pred = la.predict(X[:5].numpy())
     np.testing.assert_allclose(pred.probability.sum(axis=1), 1.0, rtol=1e-12)
-    assert np.all(pred.lower <= pred.upper)
 
 
 # --------------------------------------------------------------------------------------------- AdamW
@@ -480,3 +493,55 @@ def test_an_unconverged_run_gets_a_note_on_its_log_marginal_likelihood(diabetes)
     _train(net, opt, nn.MSELoss(), X, y, steps=10)
     la = laplace_posterior(net, opt, nn.MSELoss(), (X, y), sigma=54.0)
     assert any("not a posterior mode" in note for note in la.notes)
+
+
+def test_summed_loss_without_drop_last_counts_each_row_once_an_epoch():
+    n, batch = 100, 64
+    X, y = torch.randn(n, 3, dtype=torch.float64), torch.randn(n, 1, dtype=torch.float64)
+    net = _linear(3)
+    for drop_last, kappa in ((False, 1 / 2), (True, batch / n)):
+        loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y), batch_size=batch,
+                                             drop_last=drop_last)
+        reading = implied_prior(net, _weight_only(net, 0.2, lr=0.1), nn.MSELoss(reduction="sum"), n, sigma=1.0,
+                                train_data=loader)
+        assert reading.loss.kappa == pytest.approx(kappa)
+        assert reading["weight"].lam == pytest.approx(0.2 / (2 * kappa))
+
+
+def test_a_subset_sampler_reads_only_its_rows():
+    X, y = torch.randn(100, 3, dtype=torch.float64), torch.randn(100, 1, dtype=torch.float64)
+    train = list(range(0, 100, 2)) + [1, 3]
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y), batch_size=10,
+                                         sampler=torch.utils.data.SubsetRandomSampler(train))
+    net = _linear(3)
+    check = map_check(net, _weight_only(net, 0.1, lr=0.1), nn.MSELoss(), loader, sigma=1.0)
+    assert check.reading.loss.n_train == len(train)
+    with pytest.raises(SpecError, match="replacement"):
+        map_check(net, _weight_only(net, 0.1, lr=0.1), nn.MSELoss(),
+                  torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y),
+                                              sampler=torch.utils.data.RandomSampler(X, replacement=True)),
+                  sigma=1.0)
+
+
+def test_bce_last_layer_predictions_use_the_last_layer_covariance(cancer):
+    X, y = cancer
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(30, 4), nn.Tanh(), nn.Linear(4, 1)).double()
+    opt = torch.optim.Adam(net.parameters(), lr=0.01, weight_decay=1e-3)
+    _train(net, opt, nn.BCEWithLogitsLoss(), X, y, steps=200)
+    last = laplace_posterior(net, opt, nn.BCEWithLogitsLoss(), (X, y), subset="last_layer")
+    pred = last.predict(X[:5].numpy())
+    with torch.no_grad():
+        phi = net[1](net[0](X[:5])).numpy()
+    var = np.einsum("ij,jk,ik->i", np.hstack([phi, np.ones((5, 1))]), last.covariance,
+                    np.hstack([phi, np.ones((5, 1))]))
+    np.testing.assert_allclose(pred.function_sd, np.sqrt(var), rtol=1e-10)
+
+
+def test_notes_on_target_shape_and_eval_mode():
+    X, y = torch.randn(30, 3, dtype=torch.float64), torch.randn(30, dtype=torch.float64)
+    net = nn.Sequential(nn.Linear(3, 4), nn.Dropout(0.1), nn.Linear(4, 1)).double()
+    reading = implied_prior(net, torch.optim.SGD(net.parameters(), lr=0.1), nn.MSELoss(), 30, sigma=1.0,
+                            train_data=(X, y))
+    assert any("broadcasts" in note for note in reading.notes)
+    assert any("eval mode" in note for note in reading.notes)

@@ -246,12 +246,13 @@ def implied_prior(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: n
     if batch_size is None and rows is not None:
         batch_size = rows.batch_size
     loss = read_loss(loss_fn, n_train, outputs=_outputs_per_row(model, rows), half=half, reduction=reduction,
-                     batch_size=batch_size)
+                     batch_size=batch_size, drop_last=bool(rows is not None and rows.drop_last))
     notes = []
     if loss.reduction == "sum" and batch_size is None:
         notes.append("a summed loss was read as full-batch; with minibatches of B rows the data weigh B/n as much "
                      "against the decay (give batch_size= or the loader)")
     sigma, sigma_source = _noise(model, loss, sigma, rows, notes)
+    notes.extend(_run_notes(model, loss, rows))
     penalties = _check_penalties(loss_penalties, model)
     groups = _groups_by_parameter(optimizer)
     norm_params, feeds_batchnorm = _special_parameters(model)
@@ -438,6 +439,23 @@ def _outputs_per_row(model: nn.Module, rows: TrainingRows | None) -> int:
         return int(np.prod(out.shape[1:], dtype=np.int64)) if out.ndim > 1 else 1
     last = [m for m in model.modules() if isinstance(m, nn.Linear)]
     return last[-1].out_features if last else 1
+
+
+def _run_notes(model: nn.Module, loss: LossReading, rows: TrainingRows | None) -> list[str]:
+    """What the reading assumes about the run that the run may not have done."""
+    notes = []
+    if any(isinstance(m, (nn.Dropout, nn.modules.batchnorm._BatchNorm)) for m in model.modules()):
+        notes.append("the checks evaluate the model in eval mode (dropout off, BatchNorm on its running "
+                     "statistics): the function training made stationary was the train-mode one")
+    if rows is not None and loss.family != "categorical":
+        with torch.no_grad():
+            out = float64_copy(model)(rows.X[:2])
+        if tuple(out.shape[1:]) != tuple(rows.y.shape[1:]):
+            notes.append(f"the targets have shape {tuple(rows.y.shape)} and the outputs (n, "
+                         f"{', '.join(map(str, out.shape[1:]))}): {loss.loss_name} on them as given broadcasts to "
+                         "an n × n matrix and trains another objective; the reading assumes targets shaped like "
+                         "the outputs")
+    return notes
 
 
 def _noise(model, loss: LossReading, sigma, rows: TrainingRows | None, notes: list) -> tuple[float | None, str | None]:

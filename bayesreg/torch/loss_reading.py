@@ -13,8 +13,9 @@ loss, reduction                       κ
 ``MSELoss``/``BCEWithLogitsLoss``,    1/(n·k): the mean is over all n·k elements (k outputs a row)
 ``"mean"``
 ``CrossEntropyLoss``, ``"mean"``      1/n (one element a row)
-any, ``"sum"``                        B/n: a minibatch of B rows, summed, estimates B/n of the full sum
-                                      (κ = 1 full batch)
+any, ``"sum"``                        1/m for the m = ⌈n/B⌉ minibatches of an epoch (each row once an
+                                      epoch): B/n when B divides n, κ = 1 full batch; with ``drop_last``
+                                      every step sums B random rows, an estimate of B/n of the full sum
 a ½ in front of the loss              κ/2
 ====================================  ===========================================================
 
@@ -33,6 +34,7 @@ it is ``wd = 1/(nτ²)``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from torch import nn
@@ -94,15 +96,15 @@ class LossReading:
         if self.reduction == "mean":
             denom = "n" if self.family == "categorical" or self.outputs == 1 else f"(n·{self.outputs})"
             scale = f"(1/{denom})·Σ"
-        elif self.batch_size is not None and self.batch_size < self.n_train:
-            scale = f"({self.batch_size}/n)·Σ"
+        elif self.kappa * (2.0 if self.half else 1.0) < 1.0:
+            scale = f"{self.kappa * (2.0 if self.half else 1.0):.4g}·Σ"
         else:
             scale = "Σ"
         return f"{half}{scale} {self.loss_name} + Σ_g (wd_g/2)‖θ_g‖²"
 
 
 def read_loss(loss_fn, n_train: int, *, outputs: int = 1, half: bool = False, reduction: str | None = None,
-              batch_size: int | None = None) -> LossReading:
+              batch_size: int | None = None, drop_last: bool = False) -> LossReading:
     """Read ``loss_fn`` (an ``nn.MSELoss``, ``nn.BCEWithLogitsLoss``, ``nn.BCELoss`` or ``nn.CrossEntropyLoss``).
 
     Parameters
@@ -117,6 +119,8 @@ def read_loss(loss_fn, n_train: int, *, outputs: int = 1, half: bool = False, re
         How a ``reduction="none"`` loss was aggregated before ``backward()``: ``"mean"`` or ``"sum"``.
     batch_size
         Rows a minibatch (matters for a summed loss only); None: full batch.
+    drop_last
+        The loader dropped the last, short minibatch of each epoch (``DataLoader(drop_last=True)``).
 
     Raises
     ------
@@ -155,7 +159,8 @@ def read_loss(loss_fn, n_train: int, *, outputs: int = 1, half: bool = False, re
         kappa = 1.0 / (n_train * k)
     else:
         rows = n_train if batch_size is None else min(batch_size, n_train)
-        kappa = rows / n_train
+        # the mean per-step gradient over an epoch: each row once in ⌈n/B⌉ steps, or B random rows a step
+        kappa = rows / n_train if drop_last else 1.0 / math.ceil(n_train / rows)
     if half:
         kappa *= 0.5
     return LossReading(name, family, red, kappa, bool(half), k, batch_size, n_train, description)

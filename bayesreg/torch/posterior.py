@@ -117,6 +117,7 @@ class TorchLaplace:
     _hessian: np.ndarray = field(repr=False)
     _gradient: np.ndarray = field(repr=False)
     _laplace: object = field(repr=False)
+    _model: object = field(repr=False, default=None)
 
     @property
     def sd(self) -> np.ndarray:
@@ -176,6 +177,27 @@ class TorchLaplace:
         loglik = self.log_likelihood + float(self._gradient @ delta) - 0.5 * float(delta @ H @ delta)
         return _log_ml(loglik, theta, P, H)
 
+    def _logit_moments(self, X: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and variance of a one-output model's logit f(x) under the linearised posterior: f(x; θ*) and
+        J Σ Jᵀ, J = ∂f/∂θ over ``names`` (autograd, one row at a time by ``torch.func.vmap``). laplace-torch's
+        own last-layer Jacobians assume the last layer makes the output, which the two-logit wrapper breaks."""
+        from torch.func import functional_call, jacrev, vmap
+
+        model = self._model
+        fixed = {n: p.detach() for n, p in model.named_parameters()}
+
+        def logit(sub, x):
+            return functional_call(model, {**fixed, **sub}, (x.unsqueeze(0),)).reshape(())
+
+        with _float64_default():
+            sub = {n: fixed[n] for n in self.names}
+            jac = vmap(jacrev(logit), in_dims=(None, 0))(sub, X)
+            J = torch.cat([jac[n].reshape(X.shape[0], -1) for n in self.names], dim=1).numpy()
+            with torch.no_grad():
+                mu = model(X).reshape(-1).numpy()
+        var = np.einsum("ij,jk,ik->i", J, self.covariance, J)
+        return mu, np.maximum(var, 0.0)
+
     def predict(self, X, prob: float = 0.94) -> Prediction:
         """The posterior predictive at inputs ``X`` (the linearised-model, "GLM", predictive of laplace-torch):
         regression N(f(x), σ² + J Σ Jᵀ); a binary classifier's mean probability E[σ(f)] by Gauss–Hermite quadrature
@@ -187,26 +209,26 @@ class TorchLaplace:
         la = self._laplace
         z = stats.norm.ppf(0.5 + prob / 2.0)
         # laplace-torch's linearised predictive: the mean and covariance of the network outputs
-        with _float64_default():
-            f_mu, f_var = la._glm_predictive_distribution(X)
-        f_mu, f_var = f_mu.numpy(), f_var.numpy()
         family = self.reading.loss.family
-        if family == "gaussian":
-            mean = f_mu[:, 0] if f_mu.shape[1] == 1 else f_mu
-            fvar = f_var[:, 0, 0] if f_mu.shape[1] == 1 else np.diagonal(f_var, axis1=1, axis2=2)
-            sd = np.sqrt(fvar + self.reading.sigma**2)
-            return Prediction(mean=mean, sd=sd, function_sd=np.sqrt(fvar), lower=mean - z * sd,
-                              upper=mean + z * sd, prob=prob)
         if family == "bernoulli":
-            mu, var = f_mu[:, 1], f_var[:, 1, 1]
+            mu, var = self._logit_moments(X)
             # E[σ(f)], f ~ N(μ, v), by Gauss–Hermite quadrature: the probit approximation σ(μ/√(1 + πv/8)) is
             # off by orders of magnitude in the tails (μ = −20, sd 3.7: 3e-4 against 1e-6)
             nodes, weights = np.polynomial.hermite.hermgauss(_HERMITE_NODES)
             f = mu[:, None] + math.sqrt(2.0) * np.sqrt(var)[:, None] * nodes[None, :]
             p = (special.expit(f) @ weights) / math.sqrt(math.pi)
             lo, hi = mu - z * np.sqrt(var), mu + z * np.sqrt(var)
-            return Prediction(probability=p, lower=1.0 / (1.0 + np.exp(-lo)), upper=1.0 / (1.0 + np.exp(-hi)),
+            return Prediction(probability=p, lower=special.expit(lo), upper=special.expit(hi),
                               function_sd=np.sqrt(var), prob=prob)
+        with _float64_default():
+            f_mu, f_var = la._glm_predictive_distribution(X)
+        f_mu, f_var = f_mu.numpy(), f_var.numpy()
+        if family == "gaussian":
+            mean = f_mu[:, 0] if f_mu.shape[1] == 1 else f_mu
+            fvar = f_var[:, 0, 0] if f_mu.shape[1] == 1 else np.diagonal(f_var, axis1=1, axis2=2)
+            sd = np.sqrt(fvar + self.reading.sigma**2)
+            return Prediction(mean=mean, sd=sd, function_sd=np.sqrt(fvar), lower=mean - z * sd,
+                              upper=mean + z * sd, prob=prob)
         kappa = 1.0 / np.sqrt(1.0 + math.pi * np.diagonal(f_var, axis1=1, axis2=2) / 8.0)
         probs = _softmax(f_mu * kappa)
         rng = np.random.default_rng(0)
@@ -361,7 +383,7 @@ def _laplace_posterior(model, optimizer, loss_fn, train_loader, subset, sigma, *
                      "the evidence; weight_decay_curve() re-solves the mode")
     shapes = tuple(tuple(dict(wrapped.named_parameters())[prefix + n].shape) for n in names)
     return TorchLaplace(tuple(names), shapes, subset, theta, cov, precision, reading, float(la.log_likelihood),
-                        stationarity, tuple(notes), H, gradient, la)
+                        stationarity, tuple(notes), H, gradient, la, model64)
 
 
 def _names_of(la, wrapped, prefix: str, subset: str) -> list[str]:

@@ -20,11 +20,13 @@ __all__ = ["TrainingRows", "training_rows", "float64_copy"]
 @dataclass(frozen=True)
 class TrainingRows:
     """Every training row in float64: inputs ``X`` (n, ...) and targets ``y`` as given (n, ...), with the
-    minibatch size the loader used (None for a plain pair: full batch unless said otherwise)."""
+    minibatch size the loader used (None for a plain pair: full batch unless said otherwise) and whether it
+    dropped the last short batch."""
 
     X: torch.Tensor
     y: torch.Tensor
     batch_size: int | None
+    drop_last: bool = False
 
     @property
     def n(self) -> int:
@@ -58,7 +60,7 @@ def training_rows(train_data) -> TrainingRows:
         xs, ys = [], []
         # read the dataset in order through a loader of our own: iterating the user's loader would draw from its
         # shuffling generator and change their next epoch
-        ordered = torch.utils.data.DataLoader(train_data.dataset, batch_size=train_data.batch_size or 1,
+        ordered = torch.utils.data.DataLoader(_training_subset(train_data), batch_size=train_data.batch_size or 1,
                                               shuffle=False, collate_fn=train_data.collate_fn)
         for batch in ordered:
             if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
@@ -68,7 +70,7 @@ def training_rows(train_data) -> TrainingRows:
             ys.append(_as_tensor(batch[1], "targets"))
         if not xs:
             raise DataError("the training loader yielded no batches")
-        rows = TrainingRows(torch.cat(xs), torch.cat(ys), train_data.batch_size)
+        rows = TrainingRows(torch.cat(xs), torch.cat(ys), train_data.batch_size, bool(train_data.drop_last))
     elif isinstance(train_data, (tuple, list)) and len(train_data) == 2:
         rows = TrainingRows(_as_tensor(train_data[0], "inputs"), _as_tensor(train_data[1], "targets"), None)
     else:
@@ -79,6 +81,23 @@ def training_rows(train_data) -> TrainingRows:
     if rows.y.shape[0] != rows.n:
         raise DataError(f"the training inputs have {rows.n} rows and the targets {rows.y.shape[0]}")
     return rows
+
+
+def _training_subset(loader):
+    """The rows the loader's sampler draws from: the whole dataset for a sequential or random sampler, the
+    sampler's ``indices`` for a subset sampler (a train/validation split); anything else is refused."""
+    from torch.utils.data import RandomSampler, SequentialSampler, Subset
+
+    sampler = loader.sampler
+    if isinstance(sampler, (SequentialSampler, RandomSampler)):
+        if isinstance(sampler, RandomSampler) and sampler.replacement:
+            raise SpecError("the loader samples rows with replacement: give the training rows as (X, y)")
+        return loader.dataset
+    indices = getattr(sampler, "indices", None)
+    if indices is not None:
+        return Subset(loader.dataset, sorted(int(i) for i in indices))
+    raise SpecError(f"cannot tell which rows a {type(sampler).__name__} trains on: give the training rows as "
+                    "(X, y)")
 
 
 def float64_copy(model: torch.nn.Module) -> torch.nn.Module:
