@@ -800,7 +800,8 @@ def _format_fit(s: dict, seconds: float) -> str:
     h = s["health"]
     lines = [f"{s['method']} posterior of {s['data']} ({s['n']} rows, {s['d']} features), {s['chains']} × "
              f"{s['draws']} draws in {seconds:.2f} s",
-             f"health: {h['verdict'].upper()}" + "".join(f"\n  - {r}" for r in h["reasons"]), "",
+             f"health: {h['verdict'].upper()}" + "".join(f"\n  - {r}" for r in h["reasons"])
+             + "".join(f"\n  ! {w}" for w in h.get("warnings", [])), "",
              f"  {'parameter':<22} {'mean':>11} {'sd':>10} {'94% HDI':>25} {'MAP':>11} {'R-hat':>6} {'ESS':>7}"]
     for name, p in list(s["parameters"].items())[:40]:
         hdi = "" if p.get("hdi") is None else f"[{p['hdi'][0]:.4g}, {p['hdi'][1]:.4g}]"

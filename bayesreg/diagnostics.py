@@ -58,13 +58,16 @@ class Health:
     verdict: str
     reasons: list[str] = field(default_factory=list)
     metrics: dict = field(default_factory=dict)
+    #: about the model rather than the computation (prior–data conflict): they do not change the verdict
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return self.verdict == "ok"
 
     def to_dict(self) -> dict:
-        return {"verdict": self.verdict, "reasons": list(self.reasons), "metrics": self.metrics}
+        return {"verdict": self.verdict, "reasons": list(self.reasons), "metrics": self.metrics,
+                "warnings": list(self.warnings)}
 
 
 def _finite_or_none(x):
@@ -123,7 +126,25 @@ def health(posterior: Posterior, idata=None, *, rhat_max: float = 1.01, ess_per_
         metrics["converged"] = bool(run.converged)
         if not run.converged:
             reasons.append(run.note)
-    return Health("unreliable" if reasons else "ok", reasons, metrics)
+    return Health("unreliable" if reasons else "ok", reasons, metrics, _sensitivity_warnings(idata))
+
+
+def _sensitivity_warnings(idata) -> list[str]:
+    """Power-scaling diagnoses (:mod:`bayesreg.sensitivity`), one line per kind, naming the quantities."""
+    from .sensitivity import CONFLICT, STRONG_PRIOR, power_scaling
+
+    found = power_scaling(idata)
+    if not found:
+        return []
+    out = []
+    for kind, what in ((CONFLICT, "the prior and the data pull these apart; check the prior's scale against the "
+                                  "data's"),
+                       (STRONG_PRIOR, "the prior, not the data, decides these")):
+        names = [k for k, v in found.items() if v.diagnosis == kind]
+        if names:
+            shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+            out.append(f"{kind} (power-scaling sensitivity ≥ 0.05): {shown}: {what}")
+    return out
 
 
 def point_table(posterior) -> dict[str, dict]:
@@ -140,7 +161,9 @@ def point_table(posterior) -> dict[str, dict]:
 
 
 def summary_table(idata, *, map_point: dict | None = None, hdi_prob: float = 0.94) -> dict[str, dict]:
-    """Per parameter (``w[feature]``, ``b``, ``sigma``, ``tau``): mean, sd, HDI, MAP (if given), R-hat, ESS."""
+    """Per parameter (``w[feature]``, ``b``, ``sigma``, ``tau``): mean, sd, HDI, MAP (if given), R-hat, ESS, and
+    ``sensitivity`` (power-scaling, to the prior and the likelihood, with the diagnosis) when the InferenceData has
+    its ``log_prior`` and ``log_likelihood`` groups."""
     az = import_arviz()
     table = az.summary(idata, hdi_prob=hdi_prob, round_to="none")
     lo, hi = f"hdi_{(1 - hdi_prob) / 2:.0%}", f"hdi_{1 - (1 - hdi_prob) / 2:.0%}"
@@ -158,6 +181,11 @@ def summary_table(idata, *, map_point: dict | None = None, hdi_prob: float = 0.9
                 value = np.asarray(value)[features.index(feature.rstrip("]"))]
             entry["map"] = None if value is None else float(value)
         out[str(label)] = entry
+    from .sensitivity import power_scaling
+
+    for label, sens in (power_scaling(idata) or {}).items():
+        if label in out:
+            out[label]["sensitivity"] = sens.to_dict()
     return out
 
 

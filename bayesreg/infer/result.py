@@ -184,7 +184,8 @@ class Posterior:
                           max_pointwise: int = 20_000_000, prior: dict | None = None,
                           prior_draws: int | None = None):
         """ArviZ ``InferenceData``: ``posterior``, ``sample_stats``, a ``prior`` group, and with ``data`` also
-        ``log_likelihood``, ``posterior_predictive`` and ``observed_data`` (skipped when chains × draws × n exceeds
+        ``log_likelihood``, ``log_prior`` (the joint log prior of each draw, for ``az.psens``),
+        ``posterior_predictive`` and ``observed_data`` (skipped when chains × draws × n exceeds
         ``max_pointwise`` values, to bound memory). Provenance in the attrs of every group.
 
         The ``prior`` group (one chain) holds draws of the same sites from the prior, drawn ancestrally from
@@ -215,11 +216,18 @@ class Posterior:
         coords = {"feature": list(self.feature_names)}
         if data is not None and self.num_chains * self.num_draws * data.n <= max_pointwise:
             groups["log_likelihood"] = {"y": self.log_likelihood(data.X, data.y)}
+            log_prior = self._log_prior()
             groups["posterior_predictive"] = {"y": self.predictive_draws(data.X, seed)}
             groups["observed_data"] = {"y": np.asarray(data.y)}
             dims["y"] = ["obs"]
             coords["obs"] = np.arange(data.n)
         idata = az.from_dict(**groups, coords=coords, dims=dims, attrs=attrs)
+        if data is not None and "log_likelihood" in idata.groups() and log_prior is not None:
+            import xarray as xr
+
+            idata.add_groups(log_prior=xr.Dataset({"prior": (("chain", "draw"), log_prior)},
+                                                  coords={"chain": idata.posterior.chain,
+                                                          "draw": idata.posterior.draw}))
         for group in idata.groups():
             idata[group].attrs.update(attrs)
         if "prior" in idata.groups():
@@ -229,6 +237,19 @@ class Posterior:
 
             idata.add_groups(constant_data=xr.Dataset({"sigma": float(self.sigma_fixed)}, attrs=attrs))
         return idata
+
+    def _log_prior(self) -> np.ndarray | None:
+        """(chain, draw) joint log prior of each draw (:meth:`bayesreg.model.Model.log_prior`), for power-scaling
+        sensitivity; None without a model, for a point estimate, or when a density cannot be evaluated."""
+        if self.model is None or self.diagnostics.point_estimate or "w" not in self.draws:
+            return None
+        shape = (self.num_chains, self.num_draws)
+        flat = {k: np.asarray(v).reshape(shape[0] * shape[1], *np.asarray(v).shape[2:]) for k, v in self.draws.items()}
+        try:
+            lp = self.model.log_prior(flat)
+        except (NotImplementedError, BayesregError, KeyError):
+            return None
+        return lp.reshape(shape) if np.all(np.isfinite(lp)) else None
 
     def _absent_from_prior(self, prior: dict) -> str:
         """The model's random or fixed sites without prior draws, each with why (``"sigma: fixed at 54; b: flat
