@@ -17,6 +17,7 @@ from .conventions import (
     to_canonical_lam,
 )
 from .errors import BayesregError, SpecError
+from .loo_command import add_loo_parser
 from .predict_command import add_predict_parser
 from .prior_reading import PRIOR_PENALTIES, prior_report
 from .priors import CLI_PRIORS
@@ -111,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_fit(sub)
     add_select_parser(sub)
     add_predict_parser(sub)
+    add_loo_parser(sub)
     add_report_parser(sub)
     return parser
 
