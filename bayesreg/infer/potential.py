@@ -484,15 +484,19 @@ class Potential:
         finally:
             self._w_kind = saved
         if self._it is not None:
-            k = self._it
-            h = 1e-5 * max(1.0, abs(theta[k]))
-            tp, tm = theta.copy(), theta.copy()
-            tp[k] += h
-            tm[k] -= h
-            col = (self.value_and_grad(tp)[1] - self.value_and_grad(tm)[1]) / (2.0 * h)
-            H[:, k] = col
-            H[k, :] = col
+            self._set_tau_column(H, theta)
         return H
+
+    def _set_tau_column(self, H: np.ndarray, theta: np.ndarray, rel_step: float = 1e-5) -> None:
+        """H's row and column of log τ, by central differences of the whole potential's gradient."""
+        k = self._it
+        h = rel_step * max(1.0, abs(theta[k]))
+        tp, tm = theta.copy(), theta.copy()
+        tp[k] += h
+        tm[k] -= h
+        col = (self.value_and_grad(tp)[1] - self.value_and_grad(tm)[1]) / (2.0 * h)
+        H[:, k] = col
+        H[k, :] = col
 
     def laplace_covariance(self, theta: np.ndarray) -> np.ndarray:
         """(∇²U)⁻¹ at θ (the MAP): the exact posterior covariance of θ for a Gaussian prior with σ fixed, its

@@ -178,17 +178,6 @@ class RowPotential(Potential):
             self._set_tau_column(H, theta, rel_step)
         return H
 
-    def _set_tau_column(self, H: np.ndarray, theta: np.ndarray, rel_step: float = 1e-5) -> None:
-        """H's row and column of log τ, by central differences of the whole potential's gradient."""
-        k = self._it
-        h = rel_step * max(1.0, abs(theta[k]))
-        tp, tm = theta.copy(), theta.copy()
-        tp[k] += h
-        tm[k] -= h
-        col = (self.value_and_grad(tp)[1] - self.value_and_grad(tm)[1]) / (2.0 * h)
-        H[:, k] = col
-        H[k, :] = col
-
     def _hessian_without_l1(self, theta: np.ndarray) -> np.ndarray:
         saved, fast = self._w_kind, self._fast
         self._w_kind = "elastic-l2" if saved == "elastic" else "none"
