@@ -717,6 +717,14 @@ def _run_fit(args) -> int:
             "map": {"definition": posterior.info.get("map_definition"), "reason": posterior.info.get("map_reason")},
             "parameters": table,
         }
+        if not streamed and not posterior.diagnostics.point_estimate and "w" in posterior.draws:
+            from .variable_selection import select_variables
+
+            map_w = (posterior.info.get("map") or {}).get("w")
+            summary["variable_selection"] = select_variables(
+                posterior.draws["w"], data.X, names=data.feature_names, center=args.bias != "none",
+                noise_sd=1.0 if classifier else float(posterior.sigma_fixed or posterior.draws["sigma"].mean()),
+                map_w=map_w).to_dict()
         columns = getattr(data, "columns", None)
         if columns is not None and columns.describe():
             summary["columns"] = columns.describe()
@@ -815,6 +823,14 @@ def _format_fit(s: dict, seconds: float) -> str:
         lines.append(f"  {name:<22} {mean:>11} {sd:>10} {hdi:>25} {map_:>11} {rhat:>6} {ess:>7}")
     if len(s["parameters"]) > 40:
         lines.append(f"  ... {len(s['parameters']) - 40} more in summary.json")
+    lines.append("")
+    chosen = s.get("variable_selection")
+    if chosen:
+        rows = chosen["variables"]
+        for rule, label in (("savs", "SAVS"), ("credible_interval", f"{chosen['prob']:g} interval excludes 0")):
+            names = [k for k, v in rows.items() if v[rule]]
+            shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+            lines.append(f"selected by {label}: {len(names)} of {len(rows)}" + (f" ({shown})" if names else ""))
     m = s.get("map") or {}
     if m.get("definition"):
         lines += ["", f"MAP: {m['definition']}" + (f"; not reported: {m['reason']}" if m.get("reason") else "")]
