@@ -693,11 +693,14 @@ def _run_fit(args) -> int:
         posterior = posterior.with_(feature_names=tuple(data.feature_names),  # statistics carry the file's names
                                     attrs={**posterior.attrs, **_provenance(args, prior, data.n)})
         idata = posterior.to_inference_data(None if streamed else data, seed=args.seed)  # prior group: the model's
-        verdict = health(posterior, idata)
+        from .sensitivity import power_scaling
+
+        sensitivity = power_scaling(idata)  # once, for the verdict's warnings and the table
+        verdict = health(posterior, idata, sensitivity=sensitivity)
         if posterior.diagnostics.point_estimate:
             table = point_table(posterior)
         else:
-            table = summary_table(idata, map_point=posterior.info.get("map"))
+            table = summary_table(idata, map_point=posterior.info.get("map"), sensitivity=sensitivity)
         idata.to_netcdf(str(tmp / "posterior.nc"))
         notes = list(engine_notes)
         if classifier and not streamed:

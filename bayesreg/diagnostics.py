@@ -74,8 +74,10 @@ def _finite_or_none(x):
     return float(x) if x is not None and math.isfinite(x) else None
 
 
-def health(posterior: Posterior, idata=None, *, rhat_max: float = 1.01, ess_per_chain: float = 100.0) -> Health:
-    """One verdict on ``posterior`` (``idata``: its InferenceData, if already built)."""
+def health(posterior: Posterior, idata=None, *, rhat_max: float = 1.01, ess_per_chain: float = 100.0,
+           sensitivity=None) -> Health:
+    """One verdict on ``posterior`` (``idata``: its InferenceData, if already built; ``sensitivity``: its
+    :func:`~bayesreg.sensitivity.power_scaling`, if already computed)."""
     az = import_arviz()
     idata = posterior.to_inference_data(prior={}) if idata is None else idata  # the verdict reads no prior
     reasons, metrics = [], {"method": posterior.method, "chains": posterior.num_chains,
@@ -126,14 +128,14 @@ def health(posterior: Posterior, idata=None, *, rhat_max: float = 1.01, ess_per_
         metrics["converged"] = bool(run.converged)
         if not run.converged:
             reasons.append(run.note)
-    return Health("unreliable" if reasons else "ok", reasons, metrics, _sensitivity_warnings(idata))
+    return Health("unreliable" if reasons else "ok", reasons, metrics, _sensitivity_warnings(idata, sensitivity))
 
 
-def _sensitivity_warnings(idata) -> list[str]:
+def _sensitivity_warnings(idata, found=None) -> list[str]:
     """Power-scaling diagnoses (:mod:`bayesreg.sensitivity`), one line per kind, naming the quantities."""
     from .sensitivity import CONFLICT, STRONG_PRIOR, power_scaling
 
-    found = power_scaling(idata)
+    found = power_scaling(idata) if found is None else found
     if not found:
         return []
     out = []
@@ -160,7 +162,8 @@ def point_table(posterior) -> dict[str, dict]:
     return out
 
 
-def summary_table(idata, *, map_point: dict | None = None, hdi_prob: float = 0.94) -> dict[str, dict]:
+def summary_table(idata, *, map_point: dict | None = None, hdi_prob: float = 0.94,
+                  sensitivity=None) -> dict[str, dict]:
     """Per parameter (``w[feature]``, ``b``, ``sigma``, ``tau``): mean, sd, HDI, MAP (if given), R-hat, ESS, and
     ``sensitivity`` (power-scaling, to the prior and the likelihood, with the diagnosis) when the InferenceData has
     its ``log_prior`` and ``log_likelihood`` groups."""
@@ -183,7 +186,7 @@ def summary_table(idata, *, map_point: dict | None = None, hdi_prob: float = 0.9
         out[str(label)] = entry
     from .sensitivity import power_scaling
 
-    for label, sens in (power_scaling(idata) or {}).items():
+    for label, sens in ((power_scaling(idata) if sensitivity is None else sensitivity) or {}).items():
         if label in out:
             out[label]["sensitivity"] = sens.to_dict()
     return out
