@@ -249,8 +249,8 @@ def implied_prior(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: n
                      batch_size=batch_size, drop_last=bool(rows is not None and rows.drop_last))
     notes = []
     if loss.reduction == "sum" and batch_size is None:
-        notes.append("a summed loss was read as full-batch; with minibatches of B rows the data weigh B/n as much "
-                     "against the decay (give batch_size= or the loader)")
+        notes.append("a summed loss was read as full-batch; with minibatches of B rows the data weigh only "
+                     "1/⌈n/B⌉ as much against the decay (give batch_size= or the loader)")
     sigma, sigma_source = _noise(model, loss, sigma, rows, notes)
     notes.extend(_run_notes(model, loss, rows))
     penalties = _check_penalties(loss_penalties, model)
