@@ -56,6 +56,10 @@ _LAZY = {  # Pyro, torch and scikit-learn take seconds to import: load them when
     "multioutput_posterior": ("multioutput", "multioutput_posterior"),
     "multioutput_map": ("multioutput", "multioutput_map"),
     "select_lambda": ("selection", "select_lambda"),
+    "Horseshoe": ("shrinkage", "Horseshoe"),
+    "RegularisedHorseshoe": ("shrinkage", "RegularisedHorseshoe"),
+    "HorseshoePlus": ("shrinkage", "HorseshoePlus"),
+    "R2D2": ("shrinkage", "R2D2"),
 }
 
 
@@ -79,5 +83,5 @@ __all__ = [
     "ElasticNetPrior", "GroupLassoPrior", "L2NormPrior", "SeparablePrior", "StudentTPrior",
     "derived_map", "multioutput_posterior", "multioutput_map",
     "SufficientStats", "Model", "Prior", "Likelihood", "GaussianLikelihood", "LogisticLikelihood", "posterior_mode",
-    "select_lambda",
+    "select_lambda", "Horseshoe", "RegularisedHorseshoe", "HorseshoePlus", "R2D2",
 ]

@@ -99,6 +99,10 @@ def _gibbs_supports(model: Model, data) -> str | None:
     reason = _gaussian_noise(model)
     if reason:
         return reason
+    if model.prior.local_scales() is not None:
+        from .infer.shrinkage_gibbs import supports_shrinkage_gibbs
+
+        return supports_shrinkage_gibbs(model)
     if model.prior.scale_mixture() is None:
         return (f"the {model.prior.name} prior has no scale-mixture Gibbs update (the Bayesian lasso: a laplace "
                 "prior, scale fixed or with an invgamma prior)")
@@ -108,10 +112,14 @@ def _gibbs_supports(model: Model, data) -> str | None:
 
 
 def _nuts_supports(model: Model, data) -> str | None:
+    if model.prior.local_scales() is not None:
+        return _gaussian_noise(model)
     return _rows_needed(model, data)
 
 
 def _laplace_supports(model: Model, data) -> str | None:
+    if model.prior.local_scales() is not None:
+        return f"the {model.prior.name} prior has no posterior mode to centre an approximation on"
     if model.prior.hyperpriors():
         return "the prior's scale has a prior of its own (the approximation is over (w, b) with scales fixed)"
     if model.sigma_prior is not None:
@@ -120,6 +128,9 @@ def _laplace_supports(model: Model, data) -> str | None:
 
 
 def _svi_supports(model: Model, data) -> str | None:
+    if model.prior.local_scales() is not None:
+        return (f"SVI starts its guide at the posterior mode, which the {model.prior.name} prior does not have "
+                "(not implemented for latent scales)")
     if isinstance(data, SufficientStats) or not hasattr(data, "X"):
         return "SVI trains on the rows, not on sufficient statistics (use --engine memory)"
     return None
@@ -148,6 +159,11 @@ def _run_gibbs(data, model: Model, o: dict) -> Posterior:
         return polya_gamma_gibbs(data, model, chains=o["chains"], draws=o["draws"], warmup=o["warmup"],
                                  seed=o["seed"], progress=o["progress"]("gibbs sweeps"))
 
+    if model.prior.local_scales() is not None:
+        from .infer.shrinkage_gibbs import shrinkage_gibbs
+
+        return shrinkage_gibbs(data, model, chains=o["chains"], draws=o["draws"], warmup=o["warmup"], seed=o["seed"],
+                               progress=o["progress"]("gibbs sweeps"))  # every 5th sweep kept (DEFAULT_THIN)
     mixture = model.prior.scale_mixture()
     noise = model.sigma if model.sigma is not None else model.sigma_prior
     return gibbs_lasso(data, scale=mixture.scale, scale_prior=mixture.scale_prior, sigma=noise, bias=model.bias,
@@ -159,6 +175,11 @@ def _run_nuts(data, model: Model, o: dict) -> Posterior:
     from .infer.nuts import nuts
     from .models import LinearRegressionModel
 
+    if model.prior.local_scales() is not None:
+        from .infer.shrinkage_nuts import shrinkage_nuts
+
+        return shrinkage_nuts(data, model, chains=o["chains"], draws=o["draws"], warmup=o["warmup"], seed=o["seed"],
+                              dense_mass=o["dense_mass"] is not False, progress=o["progress"]("nuts iterations"))
     return nuts(data, LinearRegressionModel(model), chains=o["chains"], draws=o["draws"], warmup=o["warmup"],
                 seed=o["seed"], dense_mass=o["dense_mass"], progress=o["progress"]("nuts iterations"))
 
@@ -194,7 +215,8 @@ def _run_map(data, model: Model, o: dict) -> Posterior:
 
 BACKENDS: dict[str, Backend] = {b.name: b for b in (
     Backend("exact", "the closed-form posterior (independent exact draws)", _exact_supports, _run_exact),
-    Backend("gibbs", "the Bayesian-lasso Gibbs sampler (exact conditionals)", _gibbs_supports, _run_gibbs),
+    Backend("gibbs", "the Bayesian-lasso, horseshoe or Pólya–Gamma Gibbs sampler (exact conditionals)",
+            _gibbs_supports, _run_gibbs),
     Backend("nuts", "NUTS on the sufficient-statistics or row potential", _nuts_supports, _run_nuts),
     Backend("laplace", "the Laplace approximation at the mode (an approximation)", _laplace_supports, _run_laplace),
     Backend("svi", "stochastic variational inference (an approximation)", _svi_supports, _run_svi),

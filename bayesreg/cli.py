@@ -23,6 +23,7 @@ from .prior_reading import PRIOR_PENALTIES, prior_report
 from .priors import CLI_PRIORS
 from .report import add_report_parser
 from .select_command import add_select_parser
+from .shrinkage import SHRINKAGE_PRIORS
 
 __all__ = ["main", "build_parser", "prior_report", "PRIOR_PENALTIES"]
 
@@ -245,9 +246,11 @@ def _add_data_and_prior_options(p) -> None:
                    help="gaussian: regression with noise sd σ (default); logistic: a classifier (Bernoulli, logit "
                         "link) of a two-class target (0/1 or two labels): no σ, λ = 1/τ²; its --convention is one "
                         "of " + ", ".join(CLASSIFIER_CONVENTIONS))
-    p.add_argument("--prior", required=True, choices=CLI_PRIORS, metavar="PRIOR",
-                   help="gaussian (= l2, weight decay), laplace (= l1), or a penalty's prior as `bayesreg prior` "
-                        "reads it: elastic-net, l2-norm, group-lasso, log, student-t")
+    p.add_argument("--prior", required=True, choices=CLI_PRIORS + tuple(SHRINKAGE_PRIORS), metavar="PRIOR",
+                   help="gaussian (= l2, weight decay), laplace (= l1), a penalty's prior as `bayesreg prior` "
+                        "reads it: elastic-net, l2-norm, group-lasso, log, student-t; or a shrinkage prior with "
+                        "latent scales (no λ, no MAP; regression, scaled by σ): horseshoe, regularised-horseshoe, "
+                        "horseshoe+, r2-d2")
     p.add_argument("--tau", type=real, metavar="T", help="gaussian prior standard deviation τ")
     p.add_argument("--scale", type=real, metavar="S",
                    help="laplace prior scale s (variance 2s²); student-t scale")
@@ -257,6 +260,14 @@ def _add_data_and_prior_options(p) -> None:
     p.add_argument("--width", type=real, metavar="C", help="log: the width c in log(1 + w²/c²)")
     p.add_argument("--df", type=real, metavar="NU", help="student-t: degrees of freedom ν")
     p.add_argument("--lam", type=real, metavar="L", help="penalty strength instead of τ or s (see --convention)")
+    p.add_argument("--expected-nonzero", type=real, metavar="P0",
+                   help="horseshoes: the global scale from p₀ expected non-zero weights, τ₀ = p₀/(d − p₀)/√n "
+                        "(Piironen & Vehtari); default τ ~ halfcauchy:1, or give --tau-prior halfcauchy:T0")
+    p.add_argument("--slab-scale", type=real, metavar="S",
+                   help="regularised-horseshoe: slab scale in units of σ (default 2)")
+    p.add_argument("--slab-df", type=real, metavar="NU",
+                   help="regularised-horseshoe: slab degrees of freedom (default 4)")
+    p.add_argument("--r2-prior", metavar="beta:A,B", help="r2-d2: the prior on R² (default beta:1,1, uniform)")
     p.add_argument("--convention", metavar="C", help="convention of --lam (default canonical): "
                    + ", ".join(CONVENTIONS))
     p.add_argument("--bias", default="flat", metavar="B",
@@ -555,6 +566,15 @@ def _prior_of(args, data, *, sigma_random: bool = False, tau_prior=None):
     """The prior on w the options give (the same conversion `bayesreg prior` prints)."""
     from .priors import prior_from_options
 
+    if args.prior in SHRINKAGE_PRIORS:
+        return _shrinkage_prior_of(args, data, tau_prior)
+    stray = [flag for flag, v in (("--expected-nonzero", getattr(args, "expected_nonzero", None)),
+                                  ("--slab-scale", getattr(args, "slab_scale", None)),
+                                  ("--slab-df", getattr(args, "slab_df", None)),
+                                  ("--r2-prior", getattr(args, "r2_prior", None))) if v is not None]
+    if stray:
+        raise SpecError(f"{' and '.join(stray)} belong{'s' if len(stray) == 1 else ''} to the shrinkage priors "
+                        f"(horseshoe, regularised-horseshoe, horseshoe+, r2-d2), not {args.prior}")
     d = args.d if args.d is not None or args.prior != "l2-norm" else data.d
     if args.likelihood == "logistic":  # no σ: λ = 1/τ², the classifier's conventions
         return prior_from_options(args.prior, sigma=1.0, n=data.n, tau=args.tau, scale=args.scale, lam=args.lam,
@@ -566,6 +586,25 @@ def _prior_of(args, data, *, sigma_random: bool = False, tau_prior=None):
                               lam=args.lam, convention=args.convention, tau_prior=tau_prior,
                               sigma_random=sigma_random, l1_ratio=args.l1_ratio, d=d, groups=args.groups,
                               width=args.width, df=args.df)
+
+
+def _shrinkage_prior_of(args, data, tau_prior):
+    """A horseshoe-family or R2-D2 prior from the options, refusing those that give a λ (it has none)."""
+    from .shrinkage import shrinkage_prior_from_options
+
+    if args.likelihood == "logistic":
+        raise SpecError(f"the {args.prior} prior is scaled by the noise σ, which a classifier does not have: it is "
+                        "for regression (--likelihood gaussian)")
+    given = [flag for flag, v in (("--tau", args.tau), ("--scale", args.scale), ("--lam", args.lam),
+                                  ("--convention", args.convention), ("--l1-ratio", args.l1_ratio),
+                                  ("--groups", args.groups), ("--width", args.width), ("--df", args.df))
+             if v is not None]
+    if given:
+        raise SpecError(f"the {args.prior} prior has no λ and no fixed scale ({', '.join(given)}): its scales are "
+                        "latent; set the global scale with --tau-prior halfcauchy:T0 or --expected-nonzero P0")
+    return shrinkage_prior_from_options(args.prior, n=data.n, d=data.d, tau_prior=tau_prior,
+                                        expected_nonzero=args.expected_nonzero, slab_scale=args.slab_scale,
+                                        slab_df=args.slab_df, r2_prior=args.r2_prior)
 
 
 def _run_compare(args) -> int:

@@ -83,8 +83,13 @@ def fit(data: Dataset | SufficientStats, model: Model | object, sigma=None, bias
     names = tuple(getattr(data, "feature_names", None) or (f"x{j}" for j in range(data.d)))
     began = time.perf_counter()
     mode = posterior_mode(data, spec)
-    options = {"chains": chains, "draws": draws, "seed": seed, "guide": guide, "mode": mode,
-               "warmup": DEFAULT_WARMUP.get(chosen, 0) if warmup is None else warmup,
+    if warmup is None:
+        warmup = DEFAULT_WARMUP.get(chosen, 0)
+        if chosen == "nuts" and spec.prior.local_scales() is not None:  # no mode to start from: adapt from scratch
+            from .infer.shrinkage_nuts import DEFAULT_WARMUP as SHRINKAGE_WARMUP
+
+            warmup = SHRINKAGE_WARMUP
+    options = {"chains": chains, "draws": draws, "seed": seed, "guide": guide, "mode": mode, "warmup": warmup,
                "dense_mass": (mass == "dense") if mass is not None else (True if dense_mass else None),
                "progress": (lambda label: _stderr_progress(label)) if progress else (lambda label: None)}
     posterior = backend.run(data, spec, options)

@@ -90,6 +90,8 @@ def _log_bias_prior(bias, b) -> float:
 
 def posterior_mode(data, model: Model) -> PosteriorMode:
     """The posterior mode of ``model`` on ``data`` as the module docstring defines it."""
+    if model.prior.local_scales() is not None:
+        return PosteriorMode(None, "none", reason=model.prior.local_scales().no_penalty_reason())
     if not model.likelihood.has_sufficient_statistics:
         return _row_mode(data, model)
     stats = SufficientStats.of(data)

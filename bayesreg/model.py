@@ -95,6 +95,16 @@ class Model:
         out = {}
         if self.sigma_prior is not None:
             out["sigma"] = scale_draws(self.sigma_prior)
+        shrinkage = self.prior.local_scales()
+        if shrinkage is not None:  # its latent scales, then w = σ s ⊙ z
+            latents = shrinkage.sample_latents(rng, (num,), d)
+            s = np.exp(shrinkage.log_scales({k: np.log(v) for k, v in latents.items()}))
+            sigma = out["sigma"][:, None] if "sigma" in out else self.sigma
+            out.update(latents)
+            out["w"] = sigma * s * rng.standard_normal((num, d))
+            if self.bias.kind == "normal":
+                out["b"] = rng.normal(0.0, self.bias.scale, size=num)
+            return out
         for name, prior in self.prior.hyperpriors().items():
             out[name] = scale_draws(prior)
         if "tau" not in out and not ("sigma" in out and self.prior.depends_on_sigma):
@@ -115,7 +125,10 @@ class Model:
         """The joint log prior density of each posterior draw, ``draws`` as ``{site: (num, ...)}`` (``w``, and
         ``sigma``, ``tau``, ``b`` where they are random): log p(σ) + log p(τ) + log p(w | σ, τ) + log p(b). A flat
         bias adds 0 (density 1) and a fixed σ nothing. Vectorised through the Pyro densities where they take a
-        batch of scales, one draw at a time otherwise. For power-scaling the prior (:mod:`bayesreg.sensitivity`)."""
+        batch of scales, one draw at a time otherwise. For power-scaling the prior (:mod:`bayesreg.sensitivity`).
+        For a shrinkage prior (:mod:`bayesreg.shrinkage`) only its top-level priors enter (the global scale's,
+        the slab's, R²'s), not the intermediate levels (the local scales and w given them), as Kallioinen et al.
+        (2023) power-scale hierarchical priors; ``ShrinkagePrior.log_density_given`` is the joint."""
         import numpy as np
         import torch
 
@@ -126,6 +139,13 @@ class Model:
         if self.sigma_prior is not None:
             scales["sigma"] = np.asarray(draws["sigma"], dtype=np.float64)
             total += self.sigma_prior.pyro_dist().log_prob(torch.as_tensor(scales["sigma"])).numpy()
+        shrinkage = self.prior.local_scales()
+        if shrinkage is not None:  # its top-level priors only (Kallioinen et al. 2023 for hierarchical priors)
+            total += shrinkage.top_level_log_prior(draws)
+            if self.bias.kind == "normal" and "b" in draws:
+                b = np.asarray(draws["b"], dtype=np.float64)
+                total += -0.5 * (b / self.bias.scale) ** 2 - np.log(self.bias.scale * np.sqrt(2.0 * np.pi))
+            return total
         for name, prior in self.prior.hyperpriors().items():
             scales[name] = np.asarray(draws[name], dtype=np.float64)
             total += prior.pyro_dist().log_prob(torch.as_tensor(scales[name])).numpy()

@@ -8,7 +8,9 @@ r"""The Pyro model shared by every Pyro-based solver and sampler (MAP, SVI, NUTS
 
 Site names are fixed: ``sigma`` (only when σ has a prior), ``tau`` (only with a
 :class:`~bayesreg.priors.HierarchicalPrior`: the prior's scale, so λ is inferred), ``w`` (one event of size d),
-``b`` (absent when ``bias="none"``), ``y`` (observed, in the plate ``data``). Everything is float64.
+``b`` (absent when ``bias="none"``), ``y`` (observed, in the plate ``data``). A shrinkage prior
+(:mod:`bayesreg.shrinkage`) samples its latent scales and ``z`` itself, and ``w = σ s ⊙ z`` is a deterministic
+site. Everything is float64.
 """
 
 from __future__ import annotations
@@ -83,8 +85,12 @@ class LinearRegressionModel:
             sigma = torch.tensor(self.sigma, dtype=torch.float64)
         else:
             sigma = pyro.sample("sigma", self.sigma_prior.pyro_dist())
-        hyper = {name: pyro.sample(name, scale.pyro_dist()) for name, scale in self.prior.hyperpriors().items()}
-        w = pyro.sample("w", self.prior.pyro_dist(d, sigma=sigma if self.prior.depends_on_sigma else None, **hyper))
+        if self.prior.local_scales() is not None:  # latent scales of its own: sites it samples, w deterministic
+            w = self.prior.pyro_weights(d, sigma)
+        else:
+            hyper = {name: pyro.sample(name, scale.pyro_dist()) for name, scale in self.prior.hyperpriors().items()}
+            w = pyro.sample("w", self.prior.pyro_dist(d, sigma=sigma if self.prior.depends_on_sigma else None,
+                                                      **hyper))
         # Vectorised draws (Predictive, parallel chains) carry a size-1 dim at the data plate's position -1,
         # so w is (..., 1, d) and scalars are (..., 1): broadcasting against the rows of X gives (..., n).
         mean = X @ w if w.dim() == 1 else (w * X).sum(-1)

@@ -24,6 +24,8 @@ and, as optional capabilities, which back ends query instead of asking which cla
   update, or None;
 * :attr:`Prior.proximal` with :meth:`Prior.prox`: the proximal operator of −log p;
 * :attr:`Prior.convex`: whether −log p(w) is convex (so the penalised minimiser is unique);
+* :meth:`Prior.local_scales`: a global–local scale mixture whose latent scales are sites of the model
+  (:mod:`bayesreg.shrinkage`), or None;
 * :attr:`Prior.separable`: whether −log p(w) is a sum over coordinates, and :meth:`Prior.coordinate_penalty`
   for one that only a 1-D search can minimise.
 """
@@ -120,6 +122,11 @@ class Prior:
 
     def scale_mixture(self) -> ScaleMixture | None:
         """The Laplace scale-mixture representation for a Gibbs sampler, or None."""
+        return None
+
+    def local_scales(self):
+        """The prior itself when it is a global–local scale mixture with latent scales of its own
+        (:class:`~bayesreg.shrinkage.ShrinkagePrior`: its sites, scales and their prior), else None."""
         return None
 
     def coordinate_penalty(self):

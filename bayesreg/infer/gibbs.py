@@ -326,13 +326,16 @@ class _Sampler:
             c = w @ self.stats.x_mean
         return w, c
 
-    def draw_sigma2(self, rng: np.random.Generator, w: np.ndarray, c: np.ndarray, a0: float, b0: float):
-        """σ² ~ InvGamma(a₀ + n/2, b₀ + RSS/2), RSS = RSS_min + (w − ŵ)ᵀS_xx(w − ŵ) + n(ȳ − c)²."""
+    def draw_sigma2(self, rng: np.random.Generator, w: np.ndarray, c: np.ndarray, a0: float, b0: float,
+                    prior_shape: float = 0.0, prior_rate=0.0):
+        """σ² ~ InvGamma(a₀ + n/2 + prior_shape, b₀ + RSS/2 + prior_rate), RSS = RSS_min + (w − ŵ)ᵀS_xx(w − ŵ) +
+        n(ȳ − c)²; ``prior_shape`` and ``prior_rate`` (per chain) are what a prior on w scaled by σ adds (d/2 and
+        Σ w_j²/(2 s_j²) for w_j ~ N(0, σ²s_j²))."""
         st = self.stats
         delta = w - self.w_hat
         quad = np.maximum(np.einsum("ci,ij,cj->c", delta, st.sxx, delta), 0.0)
         rss = self.rss_min + quad + st.n * (st.y_mean - c) ** 2
-        return (b0 + 0.5 * rss) / rng.standard_gamma(a0 + 0.5 * st.n, size=w.shape[0])
+        return (b0 + 0.5 * rss + prior_rate) / rng.standard_gamma(a0 + 0.5 * st.n + prior_shape, size=w.shape[0])
 
 
 def _cholesky(H: np.ndarray) -> np.ndarray:

@@ -1,0 +1,425 @@
+"""The global–local shrinkage priors (horseshoe, regularised horseshoe, horseshoe+, R2-D2), their Gibbs and
+non-centred NUTS samplers, against oracles written elsewhere: quadrature for densities, Pyro's own potential for
+the NUTS potential, the prior's Pyro sites for the NumPy prior draws, simulation-based calibration for the Gibbs
+sampler, and the two samplers against each other."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy import integrate, stats
+
+import bayesreg as br
+from bayesreg.diagnostics import rank_uniformity_pvalue, sbc_ranks
+from bayesreg.errors import SpecError
+from bayesreg.model import Model
+from bayesreg.shrinkage import (
+    R2D2,
+    Horseshoe,
+    HorseshoePlus,
+    RegularisedHorseshoe,
+    global_scale_for,
+    horseshoe_log_density,
+    shrinkage_prior_from_options,
+)
+
+PRIORS = [Horseshoe(), HorseshoePlus(0.5), RegularisedHorseshoe(0.3, 2.0, 4.0), R2D2(1.0, 2.0)]
+
+
+# --------------------------------------------------------------------------------------------- densities
+
+@pytest.mark.parametrize("w", [1e-4, 0.01, 0.3, 2.0, 40.0, 400.0])
+@pytest.mark.parametrize("t", [0.05, 0.7, 3.0])
+def test_horseshoe_closed_form_equals_quadrature_over_lambda(w, t):
+    def integrand(log_lam):
+        lam = math.exp(log_lam)
+        return stats.norm.pdf(w, scale=t * lam) * 2.0 / (math.pi * (1.0 + lam * lam)) * lam
+
+    value = integrate.quad(integrand, -40, 40, limit=800, points=[math.log(abs(w) / t)], epsabs=0, epsrel=1e-12)[0]
+    assert horseshoe_log_density(w, t) == pytest.approx(math.log(value), rel=1e-9, abs=1e-9)
+
+
+def _scipy_log_prior(prior, x: dict, d: int) -> float:
+    """log p of the latents on the log scale from SciPy's (normalised) densities plus the Jacobians log x."""
+    hc = stats.halfcauchy
+    if isinstance(prior, R2D2):
+        value = stats.gamma(prior.r2_b).logpdf(x["xi"]) + math.log(x["xi"])
+        return value + (stats.gamma(prior.r2_a / d).logpdf(x["gamma"]) + np.log(x["gamma"])).sum()
+    value = hc(scale=prior.global_scale).logpdf(x["tau"]) + math.log(x["tau"])
+    if isinstance(prior, HorseshoePlus):
+        value += (hc(scale=x["eta"]).logpdf(x["lambda"]) + np.log(x["lambda"])).sum()
+        value += (hc.logpdf(x["eta"]) + np.log(x["eta"])).sum()
+    else:
+        value += (hc.logpdf(x["lambda"]) + np.log(x["lambda"])).sum()
+    if isinstance(prior, RegularisedHorseshoe):
+        c = x["c"]
+        value += stats.invgamma(prior.slab_df / 2, scale=prior.slab_df * prior.slab_scale**2 / 2).logpdf(c * c)
+        value += math.log(2 * c) + math.log(c)
+    return float(value)
+
+
+@pytest.mark.parametrize("prior", PRIORS, ids=lambda p: p.name)
+def test_latent_log_prior_equals_scipys_densities(prior):
+    d = 5
+    rng = np.random.default_rng(7)
+    for _ in range(5):
+        u = {s.name: (rng.normal(0, 2, size=d) if s.local else float(rng.normal(0, 2))) for s in prior.sites}
+        x = {k: np.exp(v) for k, v in u.items()}
+        value, _ = prior.latent_log_prior(u)
+        assert value == pytest.approx(_scipy_log_prior(prior, x, d), rel=1e-12)
+
+
+def test_horseshoe_plus_local_prior_is_normalised():
+    prior = HorseshoePlus()
+
+    def joint(ul, ue):
+        value, _ = prior.latent_log_prior({"tau": 0.0, "lambda": np.array([ul]), "eta": np.array([ue])})
+        return math.exp(value - prior.latent_log_prior_of("tau", 0.0)[0])
+
+    total = integrate.dblquad(lambda ul, ue: joint(ul, ue), -40, 40, -40, 40, epsabs=1e-10)[0]
+    assert total == pytest.approx(1.0, rel=1e-6)
+
+
+@pytest.mark.parametrize("prior", PRIORS, ids=lambda p: p.name)
+def test_latent_gradients_match_differences(prior):
+    rng = np.random.default_rng(3)
+    d = 4
+    u = {s.name: (rng.normal(size=d) if s.local else float(rng.normal())) for s in prior.sites}
+    _, grad = prior.latent_log_prior(u)
+    g = rng.normal(size=d)
+    vjp = prior.log_scales_vjp(u, g)
+    h = 1e-6
+    for site in prior.sites:
+        for k in range(d if site.local else 1):
+            up, um = {k2: np.array(v, copy=True) for k2, v in u.items()}, {k2: np.array(v, copy=True)
+                                                                           for k2, v in u.items()}
+            if site.local:
+                up[site.name][k] += h
+                um[site.name][k] -= h
+            else:
+                up[site.name] = up[site.name] + h
+                um[site.name] = um[site.name] - h
+            fd = (prior.latent_log_prior(up)[0] - prior.latent_log_prior(um)[0]) / (2 * h)
+            exact = grad[site.name][k] if site.local else grad[site.name]
+            assert exact == pytest.approx(fd, rel=1e-6, abs=1e-7)
+            fd_s = (g @ prior.log_scales(up) - g @ prior.log_scales(um)) / (2 * h)
+            got = vjp.get(site.name, np.zeros(d) if site.local else 0.0)
+            assert (got[k] if site.local else got) == pytest.approx(fd_s, rel=1e-6, abs=1e-7)
+
+
+@pytest.mark.parametrize("prior", PRIORS, ids=lambda p: p.name)
+def test_numpy_prior_draws_match_the_pyro_sites(prior):
+    """The NumPy sampler (prior predictive, starting points) and the Pyro sites (the model path) are two
+    implementations of one hierarchy: two-sample KS on each latent and on w."""
+    import pyro
+
+    d, num = 3, 3000
+    rng = np.random.default_rng(0)
+    ours = prior.sample_latents(rng, (num,), d)
+    ours_w = prior.sample_vectors(rng, (num,), d)
+    pyro.set_rng_seed(0)
+    theirs = {s.name: [] for s in prior.sites}
+    theirs_w = []
+    for _ in range(num):
+        tr = pyro.poutine.trace(lambda: prior.pyro_weights(d, 1.0)).get_trace()
+        for s in prior.sites:
+            theirs[s.name].append(tr.nodes[s.name]["value"].numpy())
+        theirs_w.append(tr.nodes["w"]["value"].numpy())
+    for s in prior.sites:
+        a = np.log(np.asarray(ours[s.name])).reshape(num, -1)[:, 0]
+        b = np.log(np.asarray(theirs[s.name])).reshape(num, -1)[:, 0]
+        assert stats.ks_2samp(a, b).pvalue > 1e-3, s.name
+    assert stats.ks_2samp(ours_w[:, 0], np.asarray(theirs_w)[:, 0]).pvalue > 1e-3
+
+
+def test_marginal_density_of_the_horseshoe_equals_quadrature_over_tau():
+    prior = Horseshoe(0.5)
+    xs = np.array([0.05, 0.5, 2.0, 10.0])
+    got, se = prior.marginal_density(xs, draws=400_000, seed=1)
+    for x, g, e in zip(xs, got, se, strict=True):
+        exact = integrate.quad(lambda lt, x=x: math.exp(horseshoe_log_density(x, math.exp(lt)))
+                               * 2.0 / (math.pi * 0.5 * (1.0 + (math.exp(lt) / 0.5) ** 2)) * math.exp(lt),
+                               -30, 30, limit=500)[0]
+        assert abs(g - exact) < 5 * e, (x, g, exact, e)
+
+
+def test_horseshoe_log_density_protocol_and_no_penalty_reading():
+    prior = Horseshoe()
+    w = np.array([0.3, -1.2])
+    assert prior.log_density(w, sigma=2.0, tau=0.5) == pytest.approx(horseshoe_log_density(w, 1.0).sum())
+    with pytest.raises(SpecError, match="global scale"):
+        prior.log_density(w)
+    reading = prior.reading(sigma=1.0)
+    assert reading["penalty"] is None and "no posterior mode" in reading["reason"]
+    with pytest.raises(SpecError, match="closed form"):
+        HorseshoePlus().log_density(w, tau=1.0)
+
+
+def test_log_density_given_is_the_joint_of_w_and_latents():
+    prior = RegularisedHorseshoe(0.3)
+    rng = np.random.default_rng(2)
+    lat = prior.sample_latents(rng, (), 3)
+    w = rng.normal(size=3)
+    u = {k: np.log(v) for k, v in lat.items()}
+    s = np.exp(prior.log_scales(u))
+    expected = stats.norm.logpdf(w, scale=2.0 * s).sum()
+    expected += stats.halfcauchy(scale=0.3).logpdf(lat["tau"]) + stats.halfcauchy.logpdf(lat["lambda"]).sum()
+    expected += stats.invgamma(2.0, scale=8.0).logpdf(lat["c"] ** 2) + math.log(2 * lat["c"])
+    assert prior.log_density_given(w, lat, 2.0) == pytest.approx(expected, rel=1e-12)
+    assert prior.top_level_log_prior(lat) == pytest.approx(
+        stats.halfcauchy(scale=0.3).logpdf(lat["tau"]) + stats.invgamma(2.0, scale=8.0).logpdf(lat["c"] ** 2)
+        + math.log(2 * lat["c"]), rel=1e-12)
+
+
+def test_r2d2_r2_has_its_beta_prior():
+    prior = R2D2(2.0, 3.0)
+    draws = prior.sample_latents(np.random.default_rng(4), (20000,), 7)
+    r2 = prior.derived(draws)["r2"]
+    assert stats.kstest(r2, stats.beta(2.0, 3.0).cdf).pvalue > 1e-3
+    assert prior.top_level_log_prior({k: v[:5] for k, v in draws.items()}) == pytest.approx(
+        stats.beta(2.0, 3.0).logpdf(r2[:5]))
+
+
+def test_global_scale_from_expected_nonzero_and_options():
+    assert global_scale_for(10, 200, 100) == pytest.approx(10 / 190 / 10)
+    with pytest.raises(SpecError, match="below"):
+        global_scale_for(200, 200, 100)
+    prior = shrinkage_prior_from_options("regularised-horseshoe", n=100, d=200, expected_nonzero=10, slab_scale=1)
+    assert prior.global_scale == pytest.approx(10 / 190 / 10) and prior.slab_scale == 1.0
+    assert shrinkage_prior_from_options("horseshoe", n=1, d=2, tau_prior="halfcauchy:0.3").global_scale == 0.3
+    with pytest.raises(SpecError, match="half-Cauchy"):
+        shrinkage_prior_from_options("horseshoe", n=1, d=2, tau_prior="halfnormal:1")
+    with pytest.raises(SpecError, match="--slab-scale"):
+        shrinkage_prior_from_options("horseshoe", n=1, d=2, slab_scale=1.0)
+    with pytest.raises(SpecError, match="beta:A,B"):
+        shrinkage_prior_from_options("r2-d2", n=1, d=2, r2_prior="gamma:1,2")
+    assert shrinkage_prior_from_options("r2-d2", n=1, d=2, r2_prior="beta:2,5").params == {"r2_a": 2.0, "r2_b": 5.0}
+
+
+# ------------------------------------------------------------------------------------------- NUTS potential
+
+@pytest.mark.parametrize("prior", PRIORS, ids=lambda p: p.name)
+@pytest.mark.parametrize("sigma,bias", [(54.0, "flat"), ("invgamma:2,3000", "normal:100"), (54.0, "none")])
+def test_non_centred_potential_equals_pyros(prior, sigma, bias):
+    """U and ∇U of the closed-form potential against Pyro's potential of the Pyro model (its own densities,
+    transforms and autograd), at a random point."""
+    import pyro
+    from pyro.infer.mcmc.util import initialize_model
+
+    from bayesreg.infer.shrinkage_nuts import ShrinkagePotential
+    from bayesreg.models import LinearRegressionModel, as_tensor
+
+    data = br.load_diabetes()
+    model = Model.gaussian(prior, sigma, bias)
+    pot = ShrinkagePotential(data, model)
+    pyro.set_rng_seed(0)
+    init, potential_fn, _, _ = initialize_model(LinearRegressionModel(model), model_args=(as_tensor(data.X),
+                                                                                          as_tensor(data.y)))
+    theta = np.random.default_rng(1).normal(size=pot.size) * 0.5
+    if pot._is is not None:
+        theta[pot._is] = math.log(50.0)
+    if pot._ib is not None:
+        theta[pot._ib] = 150.0
+    params = {"z": torch.tensor(theta[: pot.d])}
+    order = ["z"]
+    for name, sl, local in pot.blocks:
+        params[name] = torch.tensor(theta[sl] if local else theta[sl.start])
+        order.append(name)
+    for name, k in (("b", pot._ib), ("sigma", pot._is)):
+        if k is not None:
+            params[name] = torch.tensor(theta[k])
+            order.append(name)
+    assert set(params) == set(init)
+    for t in params.values():
+        t.requires_grad_(True)
+    value = potential_fn(params)
+    value.backward()
+    ours, grad = pot.value_and_grad(theta)
+    theirs = np.concatenate([np.atleast_1d(params[k].grad.numpy()) for k in order])
+    assert ours == pytest.approx(float(value.detach()), rel=1e-13)
+    np.testing.assert_allclose(grad, theirs, rtol=1e-10, atol=1e-10 * np.abs(theirs).max())
+
+
+# -------------------------------------------------------------------------------------------------- Gibbs
+
+SBC_DRAWS = 99
+
+
+def _simulate(prior, sigma_prior, n, d):
+    def simulate(rng):
+        X = rng.normal(size=(n, d))
+        sigma = math.sqrt(sigma_prior[1] / rng.gamma(sigma_prior[0]))
+        latents = prior.sample_latents(rng, (), d)
+        s = np.exp(prior.log_scales({k: np.log(v) for k, v in latents.items()}))
+        w = sigma * s * rng.normal(size=d)
+        b = rng.normal(0.0, 1.0)
+        y = X @ w + b + rng.normal(0.0, sigma, size=n)
+        truth = {"w": w, "b": np.array(b), "sigma": np.array(sigma), "tau": np.array(latents["tau"])}
+        return truth, br.from_arrays(X, y)
+    return simulate
+
+
+def _gibbs_sampler(prior, sigma_prior, thin=10):
+    from bayesreg.infer.shrinkage_gibbs import shrinkage_gibbs
+
+    model = Model.gaussian(prior, f"invgamma:{sigma_prior[0]},{sigma_prior[1]}", "normal:1")
+
+    def sample(data, seed):
+        post = shrinkage_gibbs(data, model, chains=1, draws=SBC_DRAWS, warmup=200, thin=thin, seed=seed)
+        return {k: post.draws[k][0] for k in ("w", "b", "sigma", "tau")}
+    return sample
+
+
+def test_horseshoe_gibbs_is_calibrated():
+    """Simulation-based calibration: (σ, τ, λ, w, b) from the prior, y from the model, ranks of the truth among
+    thinned Gibbs draws (100 replications here; 200 for every variant in the slow suite)."""
+    sigma_prior = (3.0, 2.0)
+    ranks = sbc_ranks(_simulate(Horseshoe(0.5), sigma_prior, 12, 3), _gibbs_sampler(Horseshoe(0.5), sigma_prior, 5),
+                      reps=100, seed=5)
+    for name, r in ranks.items():
+        assert rank_uniformity_pvalue(r, SBC_DRAWS) > 1e-3, name
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("prior,n,d", [(Horseshoe(0.5), 12, 3), (HorseshoePlus(0.5), 12, 3), (Horseshoe(0.5), 4, 9)],
+                         ids=["horseshoe", "horseshoe+", "horseshoe-d>n"])
+def test_shrinkage_gibbs_is_calibrated(prior, n, d):
+    """The same with 200 replications, thinned by 10, for the horseshoe+ and for d > n (the low-rank draw)."""
+    sigma_prior = (3.0, 2.0)
+    ranks = sbc_ranks(_simulate(prior, sigma_prior, n, d), _gibbs_sampler(prior, sigma_prior), reps=200, seed=5)
+    for name, r in ranks.items():
+        assert rank_uniformity_pvalue(r, SBC_DRAWS) > 1e-3, name
+
+
+def test_sbc_would_catch_a_wrong_global_scale():
+    """The check has power: the sampler told τ₀ = 5 while the truth has τ₀ = 0.5 fails it."""
+    sigma_prior = (3.0, 2.0)
+    ranks = sbc_ranks(_simulate(Horseshoe(0.5), sigma_prior, 12, 3),
+                      _gibbs_sampler(Horseshoe(5.0), sigma_prior, 5), reps=100, seed=5)
+    assert min(rank_uniformity_pvalue(r, SBC_DRAWS) for r in ranks.values()) < 1e-3
+
+
+def test_gibbs_is_reproducible_and_reports_its_sites():
+    data = br.load_diabetes()
+    model = Model.gaussian(HorseshoePlus(), 54.0)
+    a = br.fit(data, model, method="gibbs", draws=50, warmup=20, seed=3)
+    b = br.fit(data, model, method="gibbs", draws=50, warmup=20, seed=3)
+    np.testing.assert_array_equal(a.draws["w"], b.draws["w"])
+    assert set(a.draws) == {"w", "tau", "lambda", "eta", "b"}
+    assert a.dims["lambda"] == ("feature",) and a.draws["lambda"].shape == (4, 50, 10)
+    assert a.info["map_reason"].startswith("the horseshoe+ prior")
+
+
+# ---------------------------------------------------------------------------------- Gibbs against NUTS
+
+def _agreement(gibbs, nuts):
+    """Largest |Δ mean| in posterior sds, largest |sd ratio − 1|, and the largest Δ mean in Monte Carlo standard
+    errors of the difference (from each sampler's ESS)."""
+    import arviz as az
+
+    gw, nw = gibbs.draws["w"], nuts.draws["w"]
+    sd = gw.reshape(-1, gw.shape[-1]).std(0)
+    diff = gw.mean((0, 1)) - nw.mean((0, 1))
+    ess_g = np.array([az.ess(gw[..., j]) for j in range(gw.shape[-1])])
+    ess_n = np.array([az.ess(nw[..., j]) for j in range(nw.shape[-1])])
+    z = np.abs(diff) / (sd * np.sqrt(1 / ess_g + 1 / ess_n))
+    ratio = nw.reshape(-1, nw.shape[-1]).std(0) / sd
+    return float(np.max(np.abs(diff) / sd)), float(np.max(np.abs(ratio - 1))), float(z.max())
+
+
+def _sparse_problem(n, d, k, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    w = np.zeros(d)
+    w[:k] = rng.choice([-1, 1], k) * rng.uniform(0.5, 1.5, k)
+    return br.from_arrays(X, X @ w + 0.3 + rng.normal(0, 0.5, n))
+
+
+def test_gibbs_and_nuts_agree_on_a_small_problem():
+    """A quick version of the slow checks below: d = 4, n = 30, σ with a prior; means within 4.5 Monte Carlo
+    standard errors of their difference."""
+    data = _sparse_problem(30, 4, 1)
+    model = Model.gaussian(Horseshoe(), "invgamma:2,0.5")
+    gibbs = br.fit(data, model, method="gibbs", draws=2000, seed=2)
+    nuts = br.fit(data, model, method="nuts", chains=2, draws=500, warmup=500, seed=2)
+    _, _, z = _agreement(gibbs, nuts)
+    assert z < 4.5
+
+
+@pytest.mark.slow
+def test_gibbs_and_nuts_agree_when_d_exceeds_n():
+    """d = 50 > n = 20 (the low-rank Gibbs draw), σ fixed: means within 0.1 posterior sd and 4.5 Monte Carlo
+    standard errors, sds within 10%."""
+    data = _sparse_problem(20, 50, 3)
+    model = Model.gaussian(Horseshoe(), 0.5)
+    gibbs = br.fit(data, model, method="gibbs", draws=4000, seed=1)
+    nuts = br.fit(data, model, method="nuts", draws=1000, seed=1)
+    mean_gap, sd_gap, z = _agreement(gibbs, nuts)
+    assert gibbs.info["w_draw"].startswith("Bhattacharya")
+    assert z < 4.5 and mean_gap < 0.1 and sd_gap < 0.1, (mean_gap, sd_gap, z)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sigma", [54.0, "invgamma:2,3000"])
+def test_gibbs_and_nuts_agree_on_diabetes(sigma):
+    data = br.load_diabetes()
+    model = Model.gaussian(Horseshoe(), sigma)
+    gibbs = br.fit(data, model, method="gibbs", draws=4000, seed=1)
+    nuts = br.fit(data, model, method="nuts", draws=2000, seed=1)
+    mean_gap, sd_gap, z = _agreement(gibbs, nuts)
+    assert z < 4.5 and mean_gap < 0.1 and sd_gap < 0.1, (mean_gap, sd_gap, z)
+
+
+# ------------------------------------------------------------------------------------------ back ends, CLI
+
+def test_back_ends_say_what_they_cannot_do():
+    data = br.load_diabetes()
+    model = Model.gaussian(R2D2(), 54.0)
+    with pytest.raises(SpecError, match="no conditionally conjugate update"):
+        br.fit(data, model, method="gibbs")
+    for method, why in (("map", "no posterior mode"), ("laplace", "no posterior mode"), ("exact", "not conjugate"),
+                        ("svi", "posterior mode")):
+        with pytest.raises(SpecError, match=why):
+            br.fit(data, model, method=method)
+    from bayesreg.fitting import choose_method
+
+    assert choose_method(Model.gaussian(br.Horseshoe(), 54.0)) == "gibbs"
+    assert choose_method(Model.gaussian(br.R2D2(), 54.0)) == "nuts"
+    with pytest.raises(SpecError, match="invgamma"):
+        br.fit(data, Model.gaussian(Horseshoe(), "halfnormal:50"), method="gibbs")
+
+
+def test_prior_draws_and_log_prior_of_a_fit():
+    data = br.load_diabetes()
+    post = br.fit(data, Model.gaussian(Horseshoe(), "invgamma:2,3000"), method="gibbs", draws=100, seed=0)
+    idata = post.to_inference_data(data)
+    assert {"prior", "log_prior", "log_likelihood"} <= set(idata.groups())
+    assert {"w", "tau", "lambda", "sigma"} <= set(idata.prior.data_vars)
+    lp = idata.log_prior["prior"].values.ravel()
+    tau, sigma = post.draws["tau"].ravel(), post.draws["sigma"].ravel()
+    expected = stats.halfcauchy.logpdf(tau) + stats.invgamma(2.0, scale=3000.0).logpdf(sigma**2) + np.log(2 * sigma)
+    np.testing.assert_allclose(lp, expected, rtol=1e-10)
+
+
+def test_cli_fits_a_horseshoe_and_refuses_a_lambda(tmp_path, capsys):
+    from bayesreg.cli import main
+
+    out = tmp_path / "hs"
+    assert main(["fit", "--data", "diabetes", "--prior", "horseshoe", "--expected-nonzero", "3", "--sigma", "54",
+                 "--draws", "200", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "gibbs posterior" in text and "lambda[bmi]" in text and "MAP: none" in text
+    import json
+
+    summary = json.loads((out / "summary.json").read_text())
+    assert "Horseshoe(global_scale=" in summary["prior"]
+    assert main(["fit", "--data", "diabetes", "--prior", "horseshoe", "--lam", "3", "--sigma", "54",
+                 "--out", str(tmp_path / "x")]) == 2
+    assert "has no λ" in capsys.readouterr().err
+    assert main(["fit", "--data", "breast_cancer", "--likelihood", "logistic", "--prior", "horseshoe",
+                 "--out", str(tmp_path / "y")]) == 2
+    assert "classifier" in capsys.readouterr().err
+    assert main(["fit", "--data", "diabetes", "--prior", "gaussian", "--tau", "1", "--slab-scale", "2", "--sigma",
+                 "54", "--out", str(tmp_path / "z")]) == 2
+    assert "shrinkage priors" in capsys.readouterr().err
