@@ -84,9 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_PRIOR_EPILOG.format(conventions=conv_lines),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("penalty", choices=PRIOR_PENALTIES,
+    p.add_argument("penalty", choices=PRIOR_PENALTIES + list(SHRINKAGE_PRIORS),
                    help="l2: (λ/2)‖w‖² weight decay; l1: λ‖w‖₁ (lasso); elastic-net; l2-norm: λ‖w‖; group-lasso; "
-                        "log: λΣlog(1 + w²/c²); student-t (see below)")
+                        "log: λΣlog(1 + w²/c²); student-t (see below); or a shrinkage prior, which is no penalty: "
+                        "horseshoe, regularised-horseshoe, horseshoe+, r2-d2 (its −log p(w) beside L1 and L2)")
     p.add_argument("--lam", type=real, metavar="L",
                    help="penalty strength as the convention writes it (alpha, weight_decay, lambd, ...); "
                         "every penalty but student-t needs it")
@@ -107,6 +108,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--convention", default="canonical", metavar="C",
                    help=f"regression: one of {', '.join(CONVENTIONS)}; classifier (--likelihood logistic): one of "
                         f"{', '.join(CLASSIFIER_CONVENTIONS)} (default: canonical)")
+    p.add_argument("--tau-prior", metavar="halfcauchy:T0", help="horseshoes: the global scale's prior (default "
+                   "halfcauchy:1)")
+    p.add_argument("--expected-nonzero", type=real, metavar="P0",
+                   help="horseshoes: τ₀ = p₀/(d − p₀)/√n from p₀ expected non-zero weights (needs --n and --d)")
+    p.add_argument("--slab-scale", type=real, metavar="S", help="regularised-horseshoe: slab scale in units of σ")
+    p.add_argument("--slab-df", type=real, metavar="NU", help="regularised-horseshoe: slab degrees of freedom")
+    p.add_argument("--r2-prior", metavar="beta:A,B", help="r2-d2: the prior on R² (default beta:1,1)")
+    p.add_argument("--plot", metavar="FILE", help="shrinkage priors: write −log p(w) against L1 and L2 (PNG)")
+    p.add_argument("--force", action="store_true", help="replace the --plot file if it exists")
     p.add_argument("--json", action="store_true", help="print a JSON object instead of text")
     p.set_defaults(run=_run_prior)
     _add_compare(sub)
@@ -367,6 +377,15 @@ def _interrupted_state(args) -> str:
 # ------------------------------------------------------------------------------------------------ prior
 
 def _run_prior(args) -> int:
+    shrinkage_flags = [flag for flag, v in (("--tau-prior", args.tau_prior), ("--expected-nonzero",
+                                                                              args.expected_nonzero),
+                                            ("--slab-scale", args.slab_scale), ("--slab-df", args.slab_df),
+                                            ("--r2-prior", args.r2_prior), ("--plot", args.plot)) if v is not None]
+    if args.penalty in SHRINKAGE_PRIORS:
+        return _run_shrinkage_prior(args)
+    if shrinkage_flags:
+        raise SpecError(f"{' and '.join(shrinkage_flags)} belong{'s' if len(shrinkage_flags) == 1 else ''} to the "
+                        f"shrinkage priors (horseshoe, regularised-horseshoe, horseshoe+, r2-d2), not {args.penalty}")
     report = prior_report(args.penalty, args.lam, args.sigma, args.n, args.convention, args.likelihood,
                           l1_ratio=args.l1_ratio,
                           d=args.d, groups=args.groups, width=args.width, df=args.df, scale=args.scale)
@@ -375,6 +394,70 @@ def _run_prior(args) -> int:
         return 0
     print(_format_prior(report) if report["penalty"] in ("l2", "l1") else _format_derived(report))
     return 0
+
+
+def _run_shrinkage_prior(args) -> int:
+    """``bayesreg prior horseshoe ...``: the prior, why it is no penalty, −log p(w_j) beside L1 and L2."""
+    from .prior_reading import shrinkage_reading
+    from .shrinkage import shrinkage_prior_from_options
+
+    given = [flag for flag, v in (("--lam", args.lam), ("--l1-ratio", args.l1_ratio), ("--groups", args.groups),
+                                  ("--width", args.width), ("--df", args.df), ("--scale", args.scale))
+             if v is not None]
+    if given:
+        raise SpecError(f"the {args.penalty} prior has no λ and no fixed scale ({', '.join(given)}): set its global "
+                        "scale with --tau-prior halfcauchy:T0 or --expected-nonzero P0")
+    if args.likelihood == "logistic":
+        raise SpecError(f"the {args.penalty} prior is scaled by the noise σ: it is for regression")
+    if args.expected_nonzero is not None and (args.n is None or args.d is None):
+        raise SpecError("--expected-nonzero needs the number of rows and of weights: --n N --d D")
+    if args.plot:
+        from .outputs import check_output_file
+
+        check_output_file(args.plot, force=args.force, option="--plot")
+    d = args.d if args.d is not None else 1
+    prior = shrinkage_prior_from_options(args.penalty, n=args.n or 1, d=max(d, 1), tau_prior=args.tau_prior,
+                                         expected_nonzero=args.expected_nonzero, slab_scale=args.slab_scale,
+                                         slab_df=args.slab_df, r2_prior=args.r2_prior)
+    reading = shrinkage_reading(prior, d=d)
+    sigma = args.sigma
+    if args.json:
+        out = {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in reading.items()}
+        out.update(penalty=None, name=args.penalty, params=prior.params, sigma=sigma)
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+    else:
+        print(_format_shrinkage(reading, sigma))
+    if args.plot:
+        from .outputs import save_figure
+        from .plots import shrinkage_penalty
+
+        save_figure(shrinkage_penalty(reading, name=args.penalty), args.plot)
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def _format_shrinkage(r: dict, sigma: float | None) -> str:
+    import numpy as np
+
+    m = r["median_abs_w"]
+    unit = "σ" if sigma is None else f"σ = {sigma:g}"
+    lines = [f"Prior: {r['prior']}", f"  no penalty: {r['reason']}", "",
+             f"−log p(w_j) of one weight in units of {unit}, every latent scale integrated out, 0 at the prior's "
+             f"median |w_j| = {m:.4g}σ,",
+             f"beside the L1 and L2 penalties of the Laplace (s = {r['l1_scale']:.4g}σ) and Gaussian "
+             f"(τ = {r['l2_tau']:.4g}σ) priors with the same median:",
+             f"  {'|w_j|/σ':>10} {'this prior':>12} {'L1':>10} {'L2':>12}"]
+    for k in range(0, len(r["grid"]), 12):
+        pen = "—" if r["penalty_se"][k] > 0.05 else f"{r['penalty'][k]:.3f}"
+        lines.append(f"  {r['grid'][k]:10.4g} {pen:>12} {r['l1'][k]:10.3f} {r['l2'][k]:12.4g}")
+    q = r["quantiles"]
+    lines += ["", f"Prior draws of one weight: |w_j| median {q['0.5']:.3g}σ, 90% {q['0.9']:.3g}σ, 99% "
+              f"{q['0.99']:.3g}σ; P(|w_j| < {0.1 * m:.3g}σ) = {r['p_small']:.2f}"
+              + ("" if sigma is None else f" (in the weights' units: times σ = {sigma:g})"),
+              "  (— : the Monte Carlo estimate of −log p is too uncertain there; the density is tiny)"
+              if np.any(r["penalty_se"][::12] > 0.05) else
+              "  (the heavy tail: −log p grows at most like 2 log|w|, so large weights are barely shrunk)"]
+    return "\n".join(lines)
 
 
 def _format_prior(r: dict) -> str:

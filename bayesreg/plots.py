@@ -408,3 +408,33 @@ def selection_curves(selection, *, title: str | None = None):
     fig.suptitle(f"λ chosen four ways{': ' + title if title else ''}")
     fig.tight_layout()
     return fig
+
+
+def shrinkage_penalty(reading: dict, *, name: str = "prior"):
+    """−log p(w_j) of a shrinkage prior beside the L1 and L2 penalties with the same median |w_j|
+    (:func:`bayesreg.prior_reading.shrinkage_reading`): on |w_j| (left, linear, within 5 medians) and on a log
+    axis (right: the log-like growth and, for the horseshoe, the pole at 0). Points whose Monte Carlo error
+    exceeds 0.05 nats are left out."""
+    import matplotlib.pyplot as plt
+
+    grid, m = np.asarray(reading["grid"]), reading["median_abs_w"]
+    ok = np.asarray(reading["penalty_se"]) <= 0.05
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
+    for ax, keep, xscale in ((axes[0], grid <= 5 * m, "linear"), (axes[1], np.ones_like(grid, bool), "log")):
+        sel = keep & ok
+        ax.plot(grid[sel], np.asarray(reading["penalty"])[sel], color="C3", lw=2.2, label=name)
+        ax.plot(grid[keep], np.asarray(reading["l1"])[keep], color="C0", ls="--", label="L1 (Laplace)")
+        ax.plot(grid[keep], np.asarray(reading["l2"])[keep], color="C2", ls=":", lw=2, label="L2 (Gaussian)")
+        ax.axvline(m, color="0.6", lw=0.8)
+        ax.set_xscale(xscale)
+        ax.set_xlabel("|w_j| / σ")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("−log p(w_j) + const (0 at the median |w_j|)")
+    top = max(3.0, float(np.nanmax(np.asarray(reading["penalty"])[(grid <= 5 * m) & ok])) * 1.4)
+    axes[0].set_ylim(min(-3.0, float(np.nanmin(np.asarray(reading["penalty"])[ok])) - 0.3), top)
+    axes[1].set_ylim(axes[0].get_ylim()[0], max(top, float(np.nanmax(np.asarray(reading["penalty"])[ok])) + 1))
+    axes[0].legend(frameon=False)
+    axes[0].set_title("near the median (grey line)")
+    axes[1].set_title("over six decades")
+    fig.suptitle(f"{reading['prior']}", fontsize=9)
+    return fig

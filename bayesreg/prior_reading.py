@@ -27,7 +27,7 @@ from .conventions import (
 from .errors import SpecError
 from .priors import prior_from_penalty
 
-__all__ = ["PRIOR_PENALTIES", "prior_report", "reading_of_prior"]
+__all__ = ["PRIOR_PENALTIES", "prior_report", "reading_of_prior", "shrinkage_reading"]
 
 #: What ``bayesreg prior`` takes: the penalties with a convention table, then the derived ones.
 PRIOR_PENALTIES = ["l2", "l1", "elastic-net", "l2-norm", "group-lasso", "log", "student-t"]
@@ -285,3 +285,33 @@ def reading_of_prior(prior, sigma: float | None = None, n: int | None = None,
                             conv.name, **options)
     return {"penalty": None, "reason": f"the {name} prior has no named penalty in the conventions table; its "
             "penalty is −σ² log p(w)"}
+
+
+def shrinkage_reading(prior, d: int = 1, grid=None, *, draws: int = 200_000, seed: int = 0) -> dict:
+    """A global–local prior (:mod:`bayesreg.shrinkage`) read as a penalty, which it is not: −log p(w) of one
+    weight at σ = 1, every latent scale integrated out (:meth:`marginal_density`), beside the L1 and L2 penalties
+    of the Laplace and Gaussian priors with the same median |w| (so all three put half their mass inside the same
+    interval), each shifted to 0 at |w| = that median. Also the prior's quantiles of |w| from its own draws.
+    Returns a dict (``grid``, ``penalty``, ``penalty_se`` (the Monte Carlo error of −log p where it is estimated),
+    ``l1``, ``l2``, ``median_abs_w``, ``quantiles``, ``statement``, ``reason``)."""
+    import math
+
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    w = prior.sample_vectors(rng, (draws,), max(int(d), 1))[:, 0]
+    absw = np.abs(w)
+    qs = (0.5, 0.9, 0.99)
+    quantiles = {f"{q:g}": float(np.quantile(absw, q)) for q in qs}
+    m = quantiles["0.5"]
+    grid = np.asarray(grid if grid is not None else m * np.geomspace(1e-3, 1e3, 121), dtype=np.float64)
+    dens, err = prior.marginal_density(np.concatenate([grid, [m]]), d=d, draws=draws, seed=seed + 1)
+    pen = -np.log(dens[:-1]) + np.log(dens[-1])
+    pen_se = np.hypot(err[:-1] / dens[:-1], err[-1] / dens[-1])
+    s_l1 = m / math.log(2.0)                 # Laplace: median |w| = s ln 2
+    tau_l2 = m / 0.6744897501960817          # Gaussian: median |w| = 0.674 τ
+    return {"prior": prior.describe(), "d": int(d), "grid": grid, "penalty": pen, "penalty_se": pen_se,
+            "l1": (grid - m) / s_l1, "l2": (grid**2 - m**2) / (2.0 * tau_l2**2), "l1_scale": s_l1, "l2_tau": tau_l2,
+            "median_abs_w": m, "quantiles": quantiles, "p_small": float(np.mean(absw < 0.1 * m)),
+            "reason": prior.no_penalty_reason(),
+            "statement": f"{prior.describe()}: no penalty and no λ; read as −log p(w_j) it is log-like"}

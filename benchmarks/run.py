@@ -47,6 +47,16 @@ comes from the ``bench`` extra too; without it the ratio is over NumPyro alone. 
 BLAS to link (a warning at import) and runs its C code without one; with no C compiler it falls back to Python
 (``pytensor.config.cxx = ""``), much slower: the JSON records which.
 
+Horseshoe workload ``horseshoe-sparse`` (``--only horseshoe``): a sparse problem like the d2l chapter's (X ~ N(0, I),
+n = 100 rows, d = 200 features, 10 non-zero true weights ±U(0.005, 0.02), b = 0.05, σ = 0.01 fixed at its true
+value, flat b), under the horseshoe w_j ~ N(0, σ²τ²λ_j²), λ_j ~ C⁺(0, 1), τ ~ C⁺(0, τ₀) with Piironen & Vehtari's
+τ₀ = p₀/(d − p₀)/√n for p₀ = 10. NumPyro and PyMC sample it as their users do, non-centred (z ~ N(0, I),
+w = στλ ⊙ z, as NumPyro's horseshoe example), with their default NUTS (4 chains sequential, 1000 warm-up + 1000
+draws, float64); bayesreg runs ``fit(method="gibbs")`` (Makalic & Schmidt's sampler, every 5th of 5000 sweeps kept
+per chain after 1000 warm-up) and ``fit(method="nuts")`` (its non-centred NUTS, 1000 warm-up). Same metric (min
+bulk ESS of w per wall-second, compilation included); the ratio is over the faster peer; ``agree`` is the largest
+|difference of posterior means| over w in NumPyro posterior sds. Target (issue 16): Gibbs ≥ 20× the faster peer.
+
 MAP workloads (n = 1 000 000, d = 100, float64, correlated columns with non-zero means), against scikit-learn:
 
 * ``ridge-map``: ``Ridge(alpha=1000)`` (solver "auto") against :func:`bayesreg.solvers.closed_form.ridge` at
@@ -95,10 +105,15 @@ import numpy as np
 
 POSTERIOR_WORKLOADS = ("diabetes-gaussian", "diabetes-laplace", "d2l-laplace", "synthetic-laplace")
 LOGISTIC = "logistic-breast-cancer"
+HORSESHOE = "horseshoe-sparse"
 MAP_WORKLOADS = ("ridge-map", "lasso-map")
-WORKLOADS = POSTERIOR_WORKLOADS + (LOGISTIC,) + MAP_WORKLOADS
+WORKLOADS = POSTERIOR_WORKLOADS + (LOGISTIC, HORSESHOE) + MAP_WORKLOADS
 #: short names ``--only`` also takes
-ALIASES = {"logistic": LOGISTIC}
+ALIASES = {"logistic": LOGISTIC, "horseshoe": HORSESHOE}
+#: the bayesreg methods timed on the horseshoe workload, as (row, method)
+HORSESHOE_METHODS = (("bayesreg gibbs", "gibbs"), ("bayesreg nuts", "nuts"))
+#: the sparse d2l-like problem: n rows, d features, k non-zero weights, noise sd, expected non-zeros p₀
+HORSESHOE_SHAPE = {"n": 100, "d": 200, "k": 10, "sigma": 0.01, "p0": 10}
 #: the bayesreg methods timed on the logistic workload, as (row, method)
 LOGISTIC_METHODS = (("bayesreg auto", "auto"), ("bayesreg nuts", "nuts"), ("bayesreg gibbs", "gibbs"))
 ACCURACY = 1e-6
@@ -567,6 +582,142 @@ def logistic_rows(cfg: Settings, log) -> tuple[list[Row], dict]:
     return rows, summary
 
 
+# ------------------------------------------------------------------------------------------------ horseshoe
+
+def horseshoe_data(seed: int):
+    """The sparse d2l-like problem of the module docstring, and its true weights."""
+    import bayesreg as br
+
+    shape = HORSESHOE_SHAPE
+    rng = np.random.default_rng(seed + 16)
+    X = rng.standard_normal((shape["n"], shape["d"]))
+    w = np.zeros(shape["d"])
+    idx = rng.choice(shape["d"], size=shape["k"], replace=False)
+    w[idx] = rng.choice([-1.0, 1.0], shape["k"]) * rng.uniform(0.005, 0.02, shape["k"])
+    y = X @ w + 0.05 + shape["sigma"] * rng.standard_normal(shape["n"])
+    return br.from_arrays(X, y, name="sparse-d2l"), w
+
+
+def _global_scale() -> float:
+    from bayesreg.shrinkage import global_scale_for
+
+    return global_scale_for(HORSESHOE_SHAPE["p0"], HORSESHOE_SHAPE["d"], HORSESHOE_SHAPE["n"])
+
+
+def run_bayesreg_horseshoe(data, cfg: Settings, method: str) -> dict:
+    import bayesreg as br
+    from bayesreg.model import Model
+    from bayesreg.shrinkage import Horseshoe
+
+    _cold_cache()
+    model = Model.gaussian(Horseshoe(_global_scale()), HORSESHOE_SHAPE["sigma"])
+    wall, post = _timed(lambda: br.fit(data, model, method=method, chains=cfg.chains, draws=cfg.draws,
+                                       seed=cfg.seed))
+    steps = post.sample_stats["n_steps"].mean() if "n_steps" in post.sample_stats else None
+    return {"seconds": max(wall, float(post.seconds or 0.0)), "w": post.draws["w"], "steps": steps,
+            "note": (f"{post.method}, {cfg.chains} × ({post.info.get('warmup', 0)} + {cfg.draws}"
+                     + (f" × thin {post.info['thin']})" if "thin" in post.info else ")"))}
+
+
+def run_numpyro_horseshoe(data, cfg: Settings) -> dict:
+    jax, numpyro = _numpyro()
+    import numpyro.distributions as dist
+    from numpyro.infer import MCMC, NUTS
+
+    sigma, tau0 = HORSESHOE_SHAPE["sigma"], _global_scale()
+
+    def model(X, y):
+        d = X.shape[1]
+        tau = numpyro.sample("tau", dist.HalfCauchy(tau0))
+        lam = numpyro.sample("lambda", dist.HalfCauchy(np.ones(d)).to_event(1))
+        z = numpyro.sample("z", dist.Normal(0.0, 1.0).expand([d]).to_event(1))
+        w = numpyro.deterministic("w", sigma * tau * lam * z)
+        b = numpyro.sample("b", dist.ImproperUniform(dist.constraints.real, (), ()))
+        numpyro.sample("y", dist.Normal(X @ w + b, sigma), obs=y)
+
+    def go():
+        mcmc = MCMC(NUTS(model), num_warmup=cfg.numpyro_warmup, num_samples=cfg.draws, num_chains=cfg.chains,
+                    chain_method="sequential", progress_bar=False)
+        mcmc.run(jax.random.PRNGKey(cfg.seed), np.asarray(data.X), np.asarray(data.y), extra_fields=("num_steps",))
+        return (np.asarray(mcmc.get_samples(group_by_chain=True)["w"]),
+                float(np.asarray(mcmc.get_extra_fields()["num_steps"]).mean()))
+
+    seconds, (w, steps) = _timed(go)
+    return {"seconds": seconds, "w": w, "steps": steps,
+            "note": f"non-centred, {cfg.chains} × ({cfg.numpyro_warmup} + {cfg.draws})"}
+
+
+def run_pymc_horseshoe(data, cfg: Settings) -> dict:
+    import logging
+    import warnings
+
+    import pymc as pm
+
+    logging.getLogger("pymc").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", "PyTensor could not link to a BLAS", UserWarning)
+    sigma, tau0 = HORSESHOE_SHAPE["sigma"], _global_scale()
+    X, y = np.asarray(data.X), np.asarray(data.y)
+
+    def go():
+        with pm.Model():
+            tau = pm.HalfCauchy("tau", tau0)
+            lam = pm.HalfCauchy("lambda", 1.0, shape=X.shape[1])
+            z = pm.Normal("z", 0.0, 1.0, shape=X.shape[1])
+            w = pm.Deterministic("w", sigma * tau * lam * z)
+            b = pm.Flat("b")
+            pm.Normal("y", pm.math.dot(X, w) + b, sigma, observed=y)
+            return pm.sample(draws=cfg.draws, tune=cfg.numpyro_warmup, chains=cfg.chains, cores=1,
+                             random_seed=cfg.seed, progressbar=False, compute_convergence_checks=False)
+
+    seconds, idata = _timed(go)
+    return {"seconds": seconds, "w": idata.posterior["w"].values,
+            "steps": float(idata.sample_stats["n_steps"].mean()),
+            "note": f"non-centred, {cfg.chains} × ({cfg.numpyro_warmup} + {cfg.draws}), PyTensor "
+                    f"{_pytensor_mode()['backend']}"}
+
+
+def horseshoe_rows(cfg: Settings, log) -> tuple[list[Row], dict]:
+    """The horseshoe workload's rows, and its summary for the JSON (``horseshoe_sparse``)."""
+    data, truth = horseshoe_data(cfg.seed)
+    shape = HORSESHOE_SHAPE
+    description = (f"sparse d2l-like {shape['n']}×{shape['d']}, {shape['k']} non-zero, σ = {shape['sigma']:g}, "
+                   f"horseshoe τ ~ C⁺(0, {_global_scale():.4g})")
+    log(f"[{HORSESHOE}] {description}")
+    results: dict[str, dict] = {}
+    log("  numpyro nuts ...")
+    results["numpyro nuts"] = run_numpyro_horseshoe(data, cfg)
+    if _have_pymc():
+        log("  pymc nuts ...")
+        results["pymc nuts"] = run_pymc_horseshoe(data, cfg)
+    peers = list(results)
+    for tool, method in HORSESHOE_METHODS:
+        log(f"  {tool} ...")
+        results[tool] = run_bayesreg_horseshoe(data, cfg, method)
+    stats = {}
+    for tool, r in results.items():
+        flat = r["w"].reshape(-1, shape["d"])
+        ess = float(np.min(_bulk_ess_each(r["w"])))
+        stats[tool] = {"ess": ess, "rate": ess / r["seconds"], "mean": flat.mean(0), "sd": flat.std(0)}
+        log(f"  {tool}: {r['seconds']:.2f} s, min ESS {ess:.0f}, {ess / r['seconds']:.1f}/s")
+    best_peer = max(peers, key=lambda t: stats[t]["rate"])
+    best_rate = stats[best_peer]["rate"]
+    ref = stats["numpyro nuts"]
+    rows = []
+    for tool, r in results.items():
+        st = stats[tool]
+        note = r["note"] + (f", {r['steps']:.0f} steps/iteration" if r.get("steps") is not None else "")
+        agree = None if tool == "numpyro nuts" else float(np.max(np.abs(st["mean"] - ref["mean"]) / ref["sd"]))
+        rows.append(Row(HORSESHOE, tool, r["seconds"], st["ess"], st["rate"], st["rate"] / best_rate, agree=agree,
+                        note=note))
+    summary = {"description": description, "best_peer": best_peer,
+               "ratio_gibbs_over_best_peer": stats["bayesreg gibbs"]["rate"] / best_rate,
+               "error_of_posterior_mean": {t: float(np.linalg.norm(st["mean"] - truth)) for t, st in stats.items()},
+               "tools": {row.tool: {"seconds": row.seconds, "min_bulk_ess": row.ess, "ess_per_s": row.ess_per_s,
+                                    "note": row.note} for row in rows}}
+    log(f"  bayesreg gibbs / {best_peer}: {summary['ratio_gibbs_over_best_peer']:.1f}×")
+    return rows, summary
+
+
 def _bulk_ess_each(w: np.ndarray) -> np.ndarray:
     import arviz as az
 
@@ -726,6 +877,7 @@ TARGETS = (
     ("diabetes-laplace", "bayesreg nuts", "min", 1.0),
     ("ridge-map", "bayesreg ridge", "max", 0.5),
     ("lasso-map", "bayesreg coordinate_descent", "max", 1.0),
+    (HORSESHOE, "bayesreg gibbs", "min", 20.0),
 )
 
 
@@ -747,9 +899,10 @@ def _fmt(x, spec):
     return "—" if x is None else format(x, spec)
 
 
-def format_tables(rows: list[Row], goals: list[dict], logistic: dict | None = None) -> str:
+def format_tables(rows: list[Row], goals: list[dict], logistic: dict | None = None,
+                  horseshoe: dict | None = None) -> str:
     lines = []
-    post = [r for r in rows if r.ess is not None and r.workload != LOGISTIC]
+    post = [r for r in rows if r.ess is not None and r.workload not in (LOGISTIC, HORSESHOE)]
     if post:
         lines.append("Posterior throughput: min bulk ESS over w per wall-second (warm-up and compilation included)")
         lines.append(f"  {'workload':<19} {'tool':<25} {'wall s':>8} {'min ESS':>8} {'ESS/s':>9} "
@@ -775,6 +928,15 @@ def format_tables(rows: list[Row], goals: list[dict], logistic: dict | None = No
             lines.append(f"  largest |difference of posterior means| over every pair of tools: {worst['value']:.3f} "
                          f"NumPyro sds ({worst['pair'][0]} vs {worst['pair'][1]}, {worst['weight']}; "
                          f"{worst['mc_z']:.1f} Monte Carlo standard errors)")
+    shoe = [r for r in rows if r.workload == HORSESHOE]
+    if shoe:
+        lines.append("")
+        lines.append(f"Horseshoe posterior throughput ({horseshoe['description']}): min bulk ESS over w per "
+                     "wall-second (warm-up and compilation included)")
+        lines.append(f"  {'tool':<15} {'wall s':>8} {'min ESS':>8} {'ESS/s':>8} {'× best peer':>11} {'agree':>6}  note")
+        for r in shoe:
+            lines.append(f"  {r.tool:<15} {r.seconds:8.2f} {r.ess:8.0f} {r.ess_per_s:8.1f} {r.ratio:11.2f} "
+                         f"{_fmt(r.agree, '6.3f'):>6}  {r.note}")
     maps = [r for r in rows if r.ess is None]
     if maps:
         lines.append("")
@@ -836,7 +998,7 @@ def main(argv: list[str] | None = None) -> int:
         print(msg, file=sys.stderr, flush=True)
 
     began = time.perf_counter()
-    _warm_up_imports(logistic=LOGISTIC in names)
+    _warm_up_imports(logistic=LOGISTIC in names or HORSESHOE in names)
     rows: list[Row] = []
     for name in POSTERIOR_WORKLOADS:
         if name in names:
@@ -845,11 +1007,15 @@ def main(argv: list[str] | None = None) -> int:
     if LOGISTIC in names:
         logistic_part, logistic = logistic_rows(cfg, log)
         rows += logistic_part
+    horseshoe = None
+    if HORSESHOE in names:
+        horseshoe_part, horseshoe = horseshoe_rows(cfg, log)
+        rows += horseshoe_part
     wanted_maps = [n for n in MAP_WORKLOADS if n in names]
     if wanted_maps:
         rows += map_rows(wanted_maps, cfg, log)
     goals = targets(rows)
-    print(format_tables(rows, goals, logistic))
+    print(format_tables(rows, goals, logistic, horseshoe))
     total = time.perf_counter() - began
     print(f"\n{len(rows)} rows in {total:.0f} s; {os.cpu_count()} CPUs; command: "
           f"python benchmarks/run.py {' '.join(argv if argv is not None else sys.argv[1:])}".rstrip())
@@ -858,6 +1024,8 @@ def main(argv: list[str] | None = None) -> int:
                    "rows": [r.__dict__ for r in rows], "targets": goals}
         if logistic is not None:
             payload["logistic_breast_cancer"] = logistic
+        if horseshoe is not None:
+            payload["horseshoe_sparse"] = horseshoe
         Path(args.out).write_text(json.dumps(payload, indent=2, default=_json_default))
     return 0
 

@@ -423,3 +423,47 @@ def test_cli_fits_a_horseshoe_and_refuses_a_lambda(tmp_path, capsys):
     assert main(["fit", "--data", "diabetes", "--prior", "gaussian", "--tau", "1", "--slab-scale", "2", "--sigma",
                  "54", "--out", str(tmp_path / "z")]) == 2
     assert "shrinkage priors" in capsys.readouterr().err
+
+
+def test_shrinkage_reading_against_the_closed_form_and_the_matched_penalties():
+    from bayesreg.prior_reading import shrinkage_reading
+
+    prior = Horseshoe(0.5)
+    r = shrinkage_reading(prior, grid=[0.1, 1.0, 10.0], draws=50_000)
+    m = r["median_abs_w"]
+    # the horseshoe's −log p is its quadrature (zero Monte Carlo error), 0 at the median
+    dens, _ = prior.marginal_density([0.1, 10.0, m])
+    np.testing.assert_allclose(r["penalty"][[0, 2]], -np.log(dens[:2]) + np.log(dens[2]), rtol=1e-9)
+    assert np.all(r["penalty_se"] == 0)
+    # the matched Laplace and Gaussian priors have the same median |w|
+    assert stats.laplace(scale=r["l1_scale"]).ppf(0.75) == pytest.approx(m)
+    assert stats.norm(scale=r["l2_tau"]).ppf(0.75) == pytest.approx(m)
+    # the median of |w| under τ ~ C⁺(0, 0.5): the quadrature density's CDF is ½ there
+    half = integrate.quad(lambda x: 2 * prior.marginal_density([x])[0][0], 1e-12, m, limit=200)[0]
+    assert half == pytest.approx(0.5, abs=0.01)
+    # log-like: from 10 to 100 medians the horseshoe's penalty grows by less than 2 ln 10 (its tails fall as
+    # log|w|/w² once τ is integrated out), L1's by 90 medians/s
+    far = shrinkage_reading(prior, grid=[10 * m, 100 * m], draws=20_000)
+    assert math.log(10) < far["penalty"][1] - far["penalty"][0] < 2 * math.log(10)
+    assert far["l1"][1] - far["l1"][0] == pytest.approx(90 * m / far["l1_scale"])
+
+
+def test_prior_command_reads_a_shrinkage_prior(tmp_path, capsys):
+    from bayesreg.cli import main
+
+    plot = tmp_path / "hs.png"
+    assert main(["prior", "horseshoe", "--expected-nonzero", "10", "--n", "100", "--d", "200", "--sigma", "0.01",
+                 "--plot", str(plot)]) == 0
+    out = capsys.readouterr().out
+    assert "no penalty" in out and "τ ~ C⁺(0, 0.00526316)" in out and "L1" in out and plot.stat().st_size > 10_000
+    assert main(["prior", "r2-d2", "--r2-prior", "beta:2,8", "--d", "50", "--json"]) == 0
+    import json
+
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["penalty"] is None and payload["params"] == {"r2_a": 2.0, "r2_b": 8.0}
+    assert main(["prior", "horseshoe", "--lam", "1"]) == 2
+    assert "no λ" in capsys.readouterr().err
+    assert main(["prior", "l2", "--lam", "1", "--sigma", "1", "--plot", str(tmp_path / "x.png")]) == 2
+    assert "shrinkage priors" in capsys.readouterr().err
+    assert main(["prior", "horseshoe", "--expected-nonzero", "3"]) == 2
+    assert "--n N --d D" in capsys.readouterr().err
