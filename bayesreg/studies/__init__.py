@@ -11,4 +11,4 @@ __all__ = ["Check", "Figure", "Section", "StudyResult", "Table", "new_figure", "
 
 # name -> module, in the report's order
 STUDIES = ("chapter", "map_weight_decay", "posterior_vs_point", "choosing_lambda", "bayesian_lasso", "classification",
-           "torch_run")
+           "torch_run", "sparse_truth")
