@@ -78,6 +78,9 @@ def compare_fits(paths) -> tuple[list[dict], object]:
             raise SpecError(f"{name} was fitted on other rows than {names[0]}: LOO compares models on the same data")
     with warnings.catch_warnings():  # ArviZ 0.23's own use of a pandas keyword pandas 3.1 deprecates
         warnings.filterwarnings("ignore", message="The inplace keyword in DataFrame.sort_values")
+        # the stacking optimiser's softmax overflows when the elpd gaps are large; its weights (0 and 1 there)
+        # are still right, so the warning tells a user nothing
+        warnings.filterwarnings("ignore", message="overflow encountered in exp", category=RuntimeWarning)
         table = az.compare(fits, ic="loo", method="stacking")
     rows = []
     for name, row in table.iterrows():

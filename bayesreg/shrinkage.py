@@ -345,22 +345,21 @@ class Horseshoe(ShrinkagePrior):
 
     def marginal_density(self, x, *, d: int = 1, draws: int = 0, seed: int = 0):
         """The density of one weight at σ = 1 with λ and τ integrated out: the closed form given τ
-        (:func:`horseshoe_log_density`) integrated over τ ~ C⁺(0, τ₀) by adaptive quadrature in log τ (to
-        relative 1e-10; +∞ at 0). Returns the density and a zero Monte Carlo error, for the same signature as the
-        other priors' estimate."""
-        from scipy import integrate
-
-        a = self.global_scale
+        (:func:`horseshoe_log_density`) integrated over τ ~ C⁺(0, τ₀) by the trapezoid rule in v = log τ on
+        4001 nodes over log τ₀ ± 40 (the integrand is smooth in v and decays at both ends, so the rule converges
+        geometrically: within 1e-9 of adaptive quadrature, tested). +∞ at 0. Returns the density and a zero
+        Monte Carlo error, for the same signature as the other priors' estimate."""
         x = np.atleast_1d(np.asarray(x, dtype=np.float64))
+        v = math.log(self.global_scale) + np.linspace(-40.0, 40.0, 4001)
+        t = np.exp(v)
+        log_prior_v = _half_cauchy_log(v, self.global_scale)[0]  # log p(τ) + log τ: the density in v
         out = np.empty(x.shape)
         for i, xi in enumerate(x):
-            def integrand(lt, xi=xi):
-                t = math.exp(lt)
-                return math.exp(float(horseshoe_log_density(xi, t))) * 2.0 * t / (math.pi * a * (1.0 + (t / a) ** 2))
-
-            centre = math.log(abs(xi)) if xi != 0 else 0.0
-            out[i] = math.inf if xi == 0 else integrate.quad(integrand, -60.0, 60.0, points=[centre], limit=400,
-                                                               epsabs=0.0, epsrel=1e-10)[0]
+            if xi == 0:
+                out[i] = math.inf
+                continue
+            f = np.exp(horseshoe_log_density(xi, t) + log_prior_v)
+            out[i] = float(np.sum(0.5 * (f[1:] + f[:-1])) * (v[1] - v[0]))
         return out, np.zeros(x.shape)
 
     def _pyro_latents(self, d):
