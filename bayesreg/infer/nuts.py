@@ -11,9 +11,14 @@ Two paths sample the same posterior:
   draws (pooled, shrunk towards the Laplace one). The kernel, :class:`FastNUTS`, is a :class:`pyro.infer.NUTS`
   (Pyro's setup, dual-averaging step-size adaptation, mass-matrix adapter, diagnostics and ``MCMCKernel``
   interface) whose transition runs Pyro's NUTS algorithm (multinomial sampling over the trajectory, the
-  generalised U-turn criterion on the unscaled momenta, its tree doubling), plus Stan's extra U-turn checks
-  across merged subtrees, in NumPy on one flat float64 vector. That removes Pyro's per-leapfrog-step overhead of
-  dictionaries of small tensors and autograd (≈ 400 µs a step on a 2-core machine, against ≈ 20 µs here).
+  generalised U-turn criterion, its tree doubling), plus Stan's extra U-turn checks across merged subtrees, in
+  NumPy on flat float64 vectors, in the coordinates where the mass matrix is the identity. That removes Pyro's
+  per-leapfrog-step overhead of dictionaries of small tensors and autograd (≈ 400 µs a step on a 2-core machine).
+  :func:`nuts` advances its chains together (:class:`_Ensemble`): each chain keeps its own kernel, seed,
+  trajectory and adaptation, but one NumPy call makes the leapfrog step of all of them, so that a chain-step
+  costs a quarter of the calls with four chains (d2l, 201 coordinates, on a busy 2-core machine: ≈ 64 µs a
+  leapfrog step one chain at a time before, ≈ 22 µs of CPU time a chain-step now). The mass matrix defaults to
+  the diagonal when n < d and there are more than :data:`DENSE_MASS_MAX` coordinates (:func:`_default_dense`).
 * ``path="model"``: Pyro's own ``NUTS`` on the Pyro model (:class:`~bayesreg.models.LinearRegressionModel`), the
   reference, O(nd) per gradient, optionally with ``jit_compile``.
 
@@ -25,9 +30,10 @@ Pyro keeps the per-iteration statistics ArviZ needs (divergence, tree depth, ene
 * ``diverging``: whether any leapfrog step exceeded Pyro's energy-error threshold;
 * ``step_size``: the step size used.
 
-Chains run one after another, each with its own seed (``seed + chain``) and starting point: chain 0 at the MAP,
-the others at the MAP plus a jitter of half the posterior's (Laplace-approximate) sd, so that R-hat can see
-chains that disagree.
+Each chain has its own seed (``seed + chain``) and starting point: chain 0 at the MAP, the others at the MAP plus
+a jitter of half the posterior's (Laplace-approximate) sd, so that R-hat can see chains that disagree. On the
+suffstats path they run side by side, and after warm-up share one step size (:func:`_share_step_size`); on the
+model path they run one after another.
 
 References: M. D. Hoffman & A. Gelman (2014), *The No-U-Turn Sampler*, JMLR 15; M. Betancourt (2017), *A
 conceptual introduction to Hamiltonian Monte Carlo*, arXiv:1701.02434 (multinomial sampling, the generalised
@@ -40,7 +46,6 @@ import math
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from typing import NamedTuple
 
 import numpy as np
 import pyro
@@ -55,7 +60,7 @@ from ..solvers import PenalizedLeastSquares
 from ..solvers.closed_form import ridge
 from ..solvers.proximal import coordinate_descent
 from ..suffstats import SufficientStats
-from .potential import Potential
+from .potential import Potential, _rowdot
 from .result import Posterior, RunDiagnostics
 from .row_potential import RowPotential, row_map_start
 
@@ -100,28 +105,6 @@ class RecordingNUTS(NUTS):
 
 # ------------------------------------------------------------------------------------------ the fast kernel
 
-class _Tree(NamedTuple):
-    """A subtree of the trajectory, as Pyro's ``_TreeInfo`` (arrays over the flat θ; ``weight`` is a log weight)."""
-
-    z_left: np.ndarray
-    r_left: np.ndarray
-    ru_left: np.ndarray
-    g_left: np.ndarray
-    z_right: np.ndarray
-    r_right: np.ndarray
-    ru_right: np.ndarray
-    g_right: np.ndarray
-    z_proposal: np.ndarray
-    u_proposal: float
-    g_proposal: np.ndarray
-    r_sum: np.ndarray
-    weight: float
-    turning: bool
-    diverging: bool
-    sum_accept_probs: float
-    num_proposals: int
-
-
 def _logaddexp(a: float, b: float) -> float:
     if a == -math.inf:
         return b
@@ -131,19 +114,389 @@ def _logaddexp(a: float, b: float) -> float:
     return hi + math.log1p(math.exp(lo - hi))
 
 
-def _is_turning(ru_left: np.ndarray, ru_right: np.ndarray, r_sum: np.ndarray) -> bool:
-    """Pyro's generalised U-turn criterion (Betancourt 2017, A.4.2) on the unscaled momenta."""
-    rho = r_sum - 0.5 * (ru_left + ru_right)
-    return bool(ru_left @ rho <= 0) or bool(ru_right @ rho <= 0)
+def _turning_from_gram(g: list[list[float]], a: int, b: int, total: tuple[tuple[int, float], ...]) -> bool:
+    """Pyro's generalised U-turn criterion (Betancourt 2017, A.4.2) in coordinates where the mass matrix is the
+    identity (:class:`_Ensemble`), from a Gram matrix g of momenta: the span from momentum a to momentum b, whose
+    momenta sum to Σ c_i r_i (``total`` = ((i, c_i), ...)), turns when r_a·ρ ≤ 0 or r_b·ρ ≤ 0 with
+    ρ = Σ c_i r_i − ½(r_a + r_b). (Pyro writes it on the unscaled momenta r̃ = Sᵀr_θ, SSᵀ = M⁻¹, in θ; with θ = Tx
+    and r = Tᵀr_θ these are the same numbers.)"""
+    ga, gb = g[a], g[b]
+    da = sum(w * ga[i] for i, w in total) - 0.5 * (ga[a] + ga[b])
+    db = sum(w * gb[i] for i, w in total) - 0.5 * (gb[a] + gb[b])
+    return da <= 0 or db <= 0
 
 
-def _turning_between(left: _Tree, right: _Tree) -> bool:
-    """Stan's extra checks (since 2.21) when two adjacent subtrees merge: the U-turn criterion on the span from
-    the left subtree's first point to the right subtree's first point, and from the left subtree's last point to
-    the right subtree's last point. They stop trajectories that the end-to-end check lets run on through a
-    near-periodic orbit (isotropic Gaussians: every coordinate oscillates with one period)."""
-    return (_is_turning(left.ru_left, right.ru_left, left.r_sum + right.ru_left)
-            or _is_turning(left.ru_right, right.ru_right, left.ru_right + right.r_sum))
+def _in_scaled_coordinates(potential, factor: np.ndarray):
+    """U and ∇ₓU on rows x of an (m, p) array, for θ = T x with T = ``factor`` (a (p,) diagonal or a p × p matrix):
+    the potential's own :meth:`~bayesreg.infer.potential.Potential.scaled_many` for a diagonal T when it has one
+    (T folded into its constants), else its ``value_and_grad_many`` (or ``value_and_grad`` row by row) with
+    θ = xTᵀ and ∇ₓU = (∇_θU)T."""
+    if factor.ndim == 1 and hasattr(potential, "scaled_many"):
+        return potential.scaled_many(factor)
+    many = getattr(potential, "value_and_grad_many", None)
+    if many is None:
+        one = potential.value_and_grad
+
+        def many(thetas):
+            out = [one(t) for t in thetas]
+            return np.array([o[0] for o in out], dtype=np.float64), np.array([o[1] for o in out], dtype=np.float64)
+
+    if factor.ndim == 1:
+        def scaled(xs):
+            values, grads = many(xs * factor)
+            return values, grads * factor
+    else:
+        factor_t = np.ascontiguousarray(factor.T)
+
+        def scaled(xs):
+            values, grads = many(xs @ factor_t)
+            return values, grads @ factor
+
+    return scaled
+
+
+def _mass_factor(inverse_mass: np.ndarray) -> np.ndarray:
+    """T with TTᵀ = M⁻¹: the square roots of a diagonal M⁻¹, or its Cholesky factor (a symmetric square root if
+    rounding makes the factorisation fail)."""
+    if inverse_mass.ndim == 1:
+        return np.sqrt(inverse_mass)
+    sym = 0.5 * (inverse_mass + inverse_mass.T)
+    try:
+        return np.linalg.cholesky(sym)
+    except np.linalg.LinAlgError:
+        vals, vecs = np.linalg.eigh(sym)
+        return (vecs * np.sqrt(np.maximum(vals, 1e-300 + 1e-12 * max(float(vals.max()), 0.0)))) @ vecs.T
+
+
+def _checks_at(leaf: int, extra: bool) -> list[tuple[int, int]]:
+    """The U-turn checks that the recursive NUTS makes when leaf ``leaf`` (0-based, in the order the subtree is
+    built) completes one or more sub-subtrees, as pairs (a, b) of leaves: the span a..b is checked with the end
+    momenta r_a, r_b and the sum of the momenta from a to b. A sub-subtree of 2^j leaves [s, leaf] completes when
+    (leaf + 1) is a multiple of 2^j; merging its halves [s, m − 1] and [m, leaf] (m = s + 2^{j−1}) checks the
+    span s..leaf and, with Stan's extra checks, the spans s..m and m − 1..leaf (for j = 1 all three are s..leaf)."""
+    out = []
+    j = 1
+    while (leaf + 1) % (1 << j) == 0:
+        s = leaf + 1 - (1 << j)
+        out.append((s, leaf))
+        if extra and j > 1:
+            m = s + (1 << (j - 1))
+            out.append((s, m))
+            out.append((m - 1, leaf))
+        j += 1
+    return out
+
+
+class _Chain:
+    """The control state of one chain's current NUTS transition (scalars; the vectors live in :class:`_Ensemble`)."""
+
+    __slots__ = ("k", "kernel", "left", "eps", "depth", "leaf", "size", "direction", "energy0", "w_sub", "w_tree",
+                 "sum_accept", "n_steps", "moved", "diverged", "active", "pool", "pos", "rng", "accepts",
+                 "turned_at")
+
+    def uniform(self) -> float:
+        if self.pos == len(self.pool):
+            self.pool, self.pos = self.rng.random(256).tolist(), 0
+        self.pos += 1
+        return self.pool[self.pos - 1]
+
+
+class _Ensemble:
+    r"""NUTS transitions of K chains advanced together, one leapfrog step of every chain per array operation.
+
+    Each chain runs its own transition (its own step size, directions, tree depth and random numbers; a chain that
+    finishes one starts its next at once), so the chains never wait for each other; what they share is the cost of
+    a NumPy call, which at a few hundred coordinates is most of the cost of a leapfrog step.
+
+    **Coordinates.** With the inverse mass matrix M⁻¹ = TTᵀ (T diagonal, or the Cholesky factor of a dense M⁻¹),
+    the chains move in x = T⁻¹θ, where the mass matrix is the identity: U(x) = U(Tx), ∇ₓU = Tᵀ∇_θU, momentum
+    r ~ N(0, I), kinetic energy ½‖r‖². This is the same Hamiltonian flow and the same leapfrog map as with mass
+    matrix M in θ (θ = Tx, r_θ = T⁻ᵀr), and the same U-turn criterion (v_θ·ρ_θ = r·ρ), so the same NUTS; a diagonal
+    T is folded into the potential's constants (:meth:`~bayesreg.infer.potential.Potential.scaled_many`), so that
+    a step costs no product with M⁻¹ at all. Per leapfrog step, all chains at once, with h = ±ε/2,
+
+    .. math::
+
+        r_{1/2} = r - h\nabla U(x),\qquad x' = x + 2h\,r_{1/2},\qquad r' = r_{1/2} - h\nabla U(x'),
+
+    the energy U(x') + ½‖r'‖², and U, ∇U on all K rows in one call.
+
+    **The tree** is Pyro's multinomial NUTS (:class:`FastNUTS`) built iteratively rather than recursively: leaves
+    are generated in order, each stored with its momentum r_i and the prefix sum P_i = Σ_{l<i} r_l, and leaf i of a
+    subtree completes the sub-subtrees of sizes 2^j dividing i + 1, whose U-turn checks (:func:`_checks_at`) span
+    leaves a..b: ρ = P_b + r_b − P_a − ½(r_a + r_b), turning when r_a·ρ ≤ 0 or r_b·ρ ≤ 0. A turning or diverging
+    sub-subtree ends the transition and discards the subtree, as the recursion does. The checks are queued and
+    evaluated together, every ``check_every`` steps and whenever a chain completes a subtree or diverges: a chain
+    whose check at leaf i fails ends its transition as the recursion would at leaf i (its statistics cut back to
+    leaf i); the leaves it built after i only cost time. The proposal within a subtree is drawn by reservoir
+    sampling (leaf i replaces it with probability w_i / Σ_{l≤i} w_l, so that leaf i is chosen with probability
+    w_i / Σ w, what the recursion's progressive sampling at every merge gives), across doublings by Pyro's biased
+    progressive sampling.
+
+    ``kernels`` are :class:`FastNUTS` kernels (set up): their ``step_size`` is read at each transition's start and
+    their ``_finish`` books each transition (warm-up adaptation, statistics). With more than one chain the mass
+    matrix is shared and fixed.
+    """
+
+    def __init__(self, potential, kernels, inverse_mass, thetas, max_tree_depth: int, extra_checks: bool,
+                 check_every: int = 4):
+        self.potential = potential
+        self.kernels = kernels
+        self.K = K = len(kernels)
+        self.p = p = len(thetas[0])
+        self.max_depth = max_tree_depth
+        self.extra = extra_checks
+        self.check_every = check_every
+        self.on_draw: Callable[[int, np.ndarray], None] | None = None
+        self.Z, self.G, self.U = np.zeros((K, p)), np.zeros((K, p)), np.zeros(K)  # the leaf being built
+        self.RP = np.zeros((K, 2 * p))  # its momentum r and the prefix sum P of the subtree's momenta before it
+        self.R, self.Psum = self.RP[:, :p], self.RP[:, p:]
+        self.Rh = np.zeros((K, p))  # r − h∇U: the momentum half a step on, where the next step starts from
+        self.eZ, self.eG = np.zeros((2, K, p)), np.zeros((2, K, p))  # the trajectory's two ends
+        # per chain, the momenta a merge compares (rows): the trajectory's left and right ends, the new subtree's
+        # first and last leaves, the momenta summed over the trajectory before the merge and over the new subtree
+        self.W = np.zeros((K, 6, p))
+        self.eR = self.W[:, :2].transpose(1, 0, 2)  # eR[j, k]: chain k's left (j = 0) and right (j = 1) end
+        self.eU = np.zeros((2, K))
+        self.H = np.zeros((K, 1))   # ±ε/2 per chain (0 for a chain that has stopped)
+        self.H2 = np.zeros((K, 1))  # ±ε
+        self._capacity, self._stride, self.rows = 0, 1, np.arange(K)
+        self._grow(16)
+        self._tables: list[list[tuple[int, int]]] = []
+        self.chains = []
+        for k, kernel in enumerate(kernels):
+            c = _Chain()
+            c.k, c.kernel, c.rng, c.pool, c.pos, c.active, c.left = k, kernel, kernel._rng, [], 0, False, 0
+            c.accepts, c.turned_at = [], None
+            self.chains.append(c)
+        self.set_mass(inverse_mass, np.array(thetas, dtype=np.float64))
+
+    # ------------------------------------------------------------------------------------------------ pieces
+
+    def set_mass(self, inverse_mass, thetas: np.ndarray | None = None) -> None:
+        """Move to the coordinates of a new mass matrix (θ = Tx): the chains' current states (``thetas``, default
+        their proposals) re-expressed, and U, ∇U recomputed there."""
+        if thetas is None:
+            thetas = self.theta(self.pZ)
+        self.T = T = _mass_factor(np.asarray(inverse_mass, dtype=np.float64))
+        self._T_inv = None if T.ndim == 1 else np.linalg.inv(T)
+        self.f = _in_scaled_coordinates(self.potential, T)
+        x = thetas / T if T.ndim == 1 else np.linalg.solve(T, thetas.T).T
+        self.pZ = x
+        self.pU, self.pG = self.f(x)
+        self.sZ, self.sU, self.sG = x.copy(), self.pU.copy(), self.pG.copy()  # each chain's subtree proposal
+
+    def theta(self, x: np.ndarray) -> np.ndarray:
+        """θ = Tx (rows)."""
+        return x * self.T if self.T.ndim == 1 else x @ self.T.T
+
+    def _theta_grad(self, g: np.ndarray) -> np.ndarray:
+        """∇_θU = T⁻ᵀ∇ₓU."""
+        return g / self.T if self.T.ndim == 1 else g @ self._T_inv
+
+    def _grow(self, size: int) -> None:
+        """Room for subtrees of ``size`` leaves: row base_k + i of the flat buffer holds leaf i's (r_i, P_i)."""
+        old = self._capacity
+        if size <= old:
+            return
+        cap = max(size, 2 * old)
+        K, p = self.K, self.p
+        buf = np.zeros((K, cap + 1, 2 * p))
+        if old:
+            buf[:, : old + 1] = self.RPb
+        self.RPb, self.RPf = buf, buf.reshape(K * (cap + 1), 2 * p)
+        stride = self._stride
+        self.rows = self.rows + np.arange(K) * (cap + 1 - stride)
+        self._capacity, self._stride = cap, cap + 1
+
+    def _table(self, leaf: int) -> list[tuple[int, int]]:
+        while len(self._tables) <= leaf:
+            self._tables.append(_checks_at(len(self._tables), self.extra))
+        return self._tables[leaf]
+
+    # ------------------------------------------------------------------------------------------ transitions
+
+    def _begin(self, c: _Chain) -> None:
+        """A new transition from the chain's current state: fresh momentum, a one-point trajectory."""
+        k = c.k
+        c.eps = c.kernel._begin_transition(self, k)
+        r0 = c.rng.standard_normal(self.p)
+        c.energy0 = float(self.pU[k]) + 0.5 * float(r0 @ r0)
+        self.eZ[:, k], self.eR[:, k], self.eG[:, k], self.eU[:, k] = self.pZ[k], r0, self.pG[k], self.pU[k]
+        self.W[k, 4] = r0
+        c.w_tree, c.depth, c.sum_accept, c.n_steps, c.moved, c.diverged = 0.0, 0, 0.0, 0, False, False
+        c.active = True
+        self._double(c)
+
+    def _double(self, c: _Chain) -> None:
+        """Start a subtree of 2^depth leaves in a random direction from that end of the trajectory."""
+        k = c.k
+        c.direction = 1 if c.uniform() < 0.5 else -1
+        j = 1 if c.direction == 1 else 0
+        self.Z[k], self.R[k], self.G[k], self.U[k] = self.eZ[j, k], self.eR[j, k], self.eG[j, k], self.eU[j, k]
+        h = 0.5 * c.eps * c.direction
+        self.H[k, 0], self.H2[k, 0] = h, 2.0 * h
+        self.Rh[k] = self.R[k] - h * self.G[k]
+        c.leaf, c.size, c.w_sub, c.turned_at = 0, 1 << c.depth, -math.inf, None
+        c.accepts = []
+        self._grow(c.size)
+        self.Psum[k] = 0.0
+        self.rows[k] = k * self._stride
+
+    def _end(self, c: _Chain) -> None:
+        """The transition is over: hand its result to the kernel, start the next one if the chain goes on."""
+        k = c.k
+        self.H[k, 0] = self.H2[k, 0] = 0.0
+        c.active = False
+        c.left -= 1
+        if c.diverged:
+            kernel = c.kernel
+            if kernel._t >= kernel._warmup_steps:
+                kernel._divergences.append(kernel._t - kernel._warmup_steps)
+        z = self.theta(self.pZ[k])
+        c.kernel._finish(z, float(self.pU[k]), self._theta_grad(self.pG[k]), c.sum_accept / max(c.n_steps, 1),
+                         c.energy0, c.n_steps, c.diverged, c.eps, c.moved)
+        if self.on_draw is not None:
+            self.on_draw(k, z)
+        if c.left > 0:
+            self._begin(c)
+        else:  # stopped: its row stays finite while the others go on
+            self.Z[k], self.G[k], self.U[k], self.R[k], self.Rh[k] = self.pZ[k], self.pG[k], self.pU[k], 0.0, 0.0
+
+    def _turned(self, c: _Chain) -> None:
+        """A check at leaf ``c.turned_at`` failed: the transition ends there, as the recursion would have ended it,
+        with the leaves built after it taken out of the statistics."""
+        extra = c.accepts[c.turned_at + 1:]
+        c.n_steps -= len(extra)
+        c.sum_accept -= math.fsum(extra)
+        c.diverged = False
+        self._end(c)
+
+    def _merge(self, c: _Chain) -> None:
+        """A completed, non-turning subtree joins the trajectory (Pyro's top-level loop, plus Stan's seam checks).
+
+        Every check here spans sums of the six momenta in ``W[k]`` (ends L, R; the new subtree's first and last
+        leaves F, N; the sums S_old, S_new), so their dot products come from one 6 × 6 Gram matrix: forward,
+        the trajectory L..N with sum S_old + S_new, and the seams L..F (S_old + F) and R..N (R + S_new); backward,
+        N..R with the same sum, and the seams N..L (S_new + L) and F..R (F + S_old)."""
+        k = c.k
+        W = self.W[k]
+        W[2] = self.RPb[k, 0, : self.p]
+        W[3] = self.R[k]
+        W[5] = self.Psum[k]
+        g = (W @ W.T).tolist()
+        if c.direction == 1:
+            turning = _turning_from_gram(g, 0, 3, ((4, 1.0), (5, 1.0))) or self.extra and (
+                _turning_from_gram(g, 0, 2, ((4, 1.0), (2, 1.0)))
+                or _turning_from_gram(g, 1, 3, ((1, 1.0), (5, 1.0))))
+            j = 1
+        else:
+            turning = _turning_from_gram(g, 3, 1, ((4, 1.0), (5, 1.0))) or self.extra and (
+                _turning_from_gram(g, 3, 0, ((5, 1.0), (0, 1.0)))
+                or _turning_from_gram(g, 2, 1, ((2, 1.0), (4, 1.0))))
+            j = 0
+        W[4] += W[5]
+        W[j] = W[3]
+        self.eZ[j, k], self.eG[j, k], self.eU[j, k] = self.Z[k], self.G[k], self.U[k]
+        c.depth += 1
+        diff = c.w_sub - c.w_tree
+        if diff >= 0 or c.uniform() < math.exp(diff):
+            self.pZ[k], self.pG[k], self.pU[k] = self.sZ[k], self.sG[k], self.sU[k]
+            c.moved = True
+        c.w_tree = _logaddexp(c.w_tree, c.w_sub)
+        if turning or c.depth >= self.max_depth:
+            self._end(c)
+        else:
+            self._double(c)
+
+    def _check(self, starts: list[int], ends: list[int], owners: list[tuple[_Chain, int]]) -> None:
+        """Evaluate the queued U-turn checks; a chain whose check fails gets ``turned_at``, its earliest such leaf."""
+        p, m = self.p, len(owners)
+        pair = self.RPf[np.array(starts + ends)].reshape(2, m, 2 * p)  # (r_a, P_a) and (r_b, P_b)
+        r = pair[:, :, :p]
+        rho = pair[1, :, p:] - pair[0, :, p:] + 0.5 * (r[1] - r[0])
+        bad = (_rowdot(r, rho) <= 0.0).any(0)
+        if bad.any():
+            for i in np.flatnonzero(bad).tolist():
+                c, leaf = owners[i]
+                if c.turned_at is None or leaf < c.turned_at:
+                    c.turned_at = leaf
+
+    def run(self, iterations: list[int]) -> None:
+        """Run ``iterations[k]`` transitions of chain k (each booked by its kernel's ``_finish``)."""
+        for c, n in zip(self.chains, iterations, strict=True):
+            c.left = n
+            if n > 0:
+                self._begin(c)
+        exp, max_energy = math.exp, 1000.0  # Pyro's divergence threshold on H − H₀
+        starts: list[int] = []  # the queued checks' first and last leaves (rows of the buffer)
+        ends: list[int] = []
+        owners: list[tuple[_Chain, int]] = []
+        since = 0
+        R, Rh, Psum, RP, H, H2 = self.R, self.Rh, self.Psum, self.RP, self.H, self.H2
+        kick = np.empty_like(R)
+        log1p = math.log1p
+        while True:
+            live = [c for c in self.chains if c.active]
+            if not live:
+                return
+            # one leapfrog step of every chain (the half kicks of consecutive steps share h∇U)
+            Z = self.Z + H2 * Rh
+            U, G = self.f(Z)
+            np.multiply(H, G, out=kick)
+            np.subtract(Rh, kick, out=R)
+            np.subtract(R, kick, out=Rh)
+            E = (U + 0.5 * _rowdot(R, R)).tolist()
+            self.Z, self.G, self.U = Z, G, U
+            rows = self.rows
+            self.RPf[rows] = RP
+            Psum += R
+            row = rows.tolist()
+            events = []
+            for c in live:
+                k = c.k
+                delta = E[k] - c.energy0
+                c.n_steps += 1
+                leaf = c.leaf
+                if not delta <= max_energy:  # divergent (or NaN): the subtree is dropped, the transition ends
+                    c.accepts.append(0.0)
+                    c.diverged = True
+                    events.append(c)
+                    continue
+                accept = 1.0 if delta <= 0.0 else exp(-delta)
+                c.sum_accept += accept
+                c.accepts.append(accept)
+                # reservoir sampling: w = −δ, W ← log(e^W + e^w), take this leaf with probability e^(w − W)
+                w, w_sub = -delta, c.w_sub
+                w_sub = w + log1p(exp(w_sub - w)) if w >= w_sub else w_sub + log1p(exp(w - w_sub))
+                c.w_sub = w_sub
+                if c.uniform() < exp(w - w_sub):
+                    self.sZ[k], self.sG[k], self.sU[k] = Z[k], G[k], U[k]
+                if leaf & 1:
+                    base = row[k] - leaf
+                    for first, last in self._table(leaf):
+                        starts.append(base + first)
+                        ends.append(base + last)
+                        owners.append((c, leaf))
+                c.leaf = leaf = leaf + 1
+                if leaf == c.size:
+                    events.append(c)
+                else:
+                    rows[k] += 1
+            since += 1
+            if events or since >= self.check_every:
+                if owners:
+                    self._check(starts, ends, owners)
+                    starts, ends, owners = [], [], []
+                since = 0
+                for c in live:
+                    if c.turned_at is not None:
+                        self._turned(c)
+                    elif c in events:
+                        if c.diverged:
+                            self._end(c)
+                        else:
+                            self._merge(c)
 
 
 class FastNUTS(RecordingNUTS):
@@ -151,10 +504,11 @@ class FastNUTS(RecordingNUTS):
 
     It is a :class:`pyro.infer.NUTS` (usable in ``pyro.infer.MCMC``, site ``"theta"``): setup, the dual-averaging
     step size, the windowed mass-matrix adaptation and the diagnostics are Pyro's. :meth:`sample` is Pyro's
-    ``NUTS.sample`` (multinomial sampling, ``use_multinomial_sampling=True``) rewritten over NumPy arrays, step for
-    step: momentum r = M^{1/2}ε, velocity-Verlet steps, trees doubled in a random direction, the proposal drawn
-    within each subtree with probability proportional to its weight and across doublings by biased progressive
-    sampling, stopping at a U-turn, a divergence (energy error > 1000) or ``max_tree_depth``. With
+    ``NUTS.sample`` (multinomial sampling, ``use_multinomial_sampling=True``) rewritten over NumPy arrays: momentum
+    r = M^{1/2}ε, velocity-Verlet steps, trees doubled in a random direction, the proposal drawn within each
+    subtree with probability proportional to its weight and across doublings by biased progressive sampling,
+    stopping at a U-turn, a divergence (energy error > 1000) or ``max_tree_depth``. The tree is built iteratively
+    (:class:`_Ensemble`, which also advances several chains' kernels together for :func:`nuts`). With
     ``extra_checks`` (default) it also applies Stan's U-turn checks across merged subtrees (Stan ≥ 2.21), which
     Pyro lacks: on near-Gaussian posteriors with an exact mass matrix every coordinate oscillates with one period,
     and the end-to-end check alone can let a trajectory run on for many periods. Random numbers come from a NumPy
@@ -163,7 +517,8 @@ class FastNUTS(RecordingNUTS):
     Parameters
     ----------
     potential
-        A :class:`~bayesreg.infer.potential.Potential` (anything with ``value_and_grad(θ)`` and ``torch_fn()``).
+        A :class:`~bayesreg.infer.potential.Potential` (anything with ``value_and_grad(θ)`` and ``torch_fn()``;
+        ``value_and_grad_many`` is used when present).
     inverse_mass
         The starting inverse mass matrix (p × p, or (p,) for a diagonal one), e.g. the posterior covariance;
         default: Pyro's identity.
@@ -191,6 +546,7 @@ class FastNUTS(RecordingNUTS):
         self._seed = seed
         self._mass_source = None
         self._state = None
+        self._engine = None
 
     # ---------------------------------------------------------------------------------------------- setup
 
@@ -211,134 +567,38 @@ class FastNUTS(RecordingNUTS):
         z = self.initial_params["theta"].detach().numpy().astype(np.float64, copy=True)
         u, g = self._value_and_grad(z)
         self._state = (z, u, g)
+        self._engine = None
 
-    def _refresh_mass(self) -> None:
-        """NumPy copies of M⁻¹ and the factors Pyro keeps (refreshed when an adaptation window changes them)."""
+    def _refresh_mass(self) -> bool:
+        """A NumPy copy of M⁻¹, refreshed when an adaptation window changes it; True when it changed."""
         adapter = self.mass_matrix_adapter
         (key,) = adapter.inverse_mass_matrix
         source = adapter.inverse_mass_matrix[key]
         if source is self._mass_source:
-            return
+            return False
         self._mass_source = source
         self._minv = source.detach().numpy().copy()
-        self._m_sqrt = adapter._mass_matrix_sqrt[key].detach().numpy().copy()             # M^{1/2}: r = M^{1/2} ε
-        self._m_sqrt_inv = adapter._mass_matrix_sqrt_inverse[key].detach().numpy().copy()  # r_unscaled = Lᵀ r
+        return True
 
-    # ------------------------------------------------------------------------------------------ transition
-
-    def _leapfrog(self, z, r, g, eps):
-        minv, m_sqrt_inv = self._minv, self._m_sqrt_inv
-        r = r - (0.5 * eps) * g
-        v = minv @ r if minv.ndim == 2 else minv * r
-        z = z + eps * v
-        u, g = self._value_and_grad(z)
-        r = r - (0.5 * eps) * g
-        ru = m_sqrt_inv @ r if m_sqrt_inv.ndim == 2 else m_sqrt_inv * r
-        return z, r, ru, g, u
-
-    def _build_basetree(self, z, r, g, log_slice, direction, energy_current):
-        eps = self._eps if direction == 1 else -self._eps
-        z, r, ru, g, u = self._leapfrog(z, r, g, eps)
-        energy = u + 0.5 * float(ru @ ru)
-        if energy != energy:  # NaN
-            energy = math.inf
-        sliced = energy + log_slice
-        diverging = sliced > self._max_sliced_energy
-        delta = energy - energy_current
-        accept_prob = 1.0 if delta <= 0 else math.exp(-delta)
-        self._n_steps += 1
-        if diverging:
-            self._diverged = True
-        return _Tree(z, r, ru, g, z, r, ru, g, z, u, g, ru, -sliced, False, diverging, accept_prob, 1)
-
-    def _build_tree(self, z, r, g, log_slice, direction, depth, energy_current):
-        if depth == 0:
-            return self._build_basetree(z, r, g, log_slice, direction, energy_current)
-        half = self._build_tree(z, r, g, log_slice, direction, depth - 1, energy_current)
-        if half.turning or half.diverging:
-            return half
-        if direction == 1:
-            z, r, g = half.z_right, half.r_right, half.g_right
-        else:
-            z, r, g = half.z_left, half.r_left, half.g_left
-        other = self._build_tree(z, r, g, log_slice, direction, depth - 1, energy_current)
-        weight = _logaddexp(half.weight, other.weight)
-        r_sum = half.r_sum + other.r_sum
-        other_prob = math.exp(other.weight - weight) if weight > -math.inf else 0.0
-        if self._rng.random() < other_prob:
-            proposal = (other.z_proposal, other.u_proposal, other.g_proposal)
-        else:
-            proposal = (half.z_proposal, half.u_proposal, half.g_proposal)
-        left, right = (half, other) if direction == 1 else (other, half)
-        turning = other.turning or _is_turning(left.ru_left, right.ru_right, r_sum)
-        if not turning and self.extra_checks:
-            turning = _turning_between(left, right)
-        return _Tree(left.z_left, left.r_left, left.ru_left, left.g_left,
-                     right.z_right, right.r_right, right.ru_right, right.g_right,
-                     *proposal, r_sum, weight, turning, other.diverging,
-                     half.sum_accept_probs + other.sum_accept_probs, half.num_proposals + other.num_proposals)
-
-    def sample(self, params):
-        z, u, g = self._state
-        given = params.get("theta") if isinstance(params, dict) else None
-        if given is not None and given.data_ptr() != getattr(self, "_returned_ptr", None):
-            z = given.detach().numpy().astype(np.float64, copy=True)  # started from elsewhere: recompute
-            u, g = self._value_and_grad(z)
+    def inverse_mass(self) -> np.ndarray:
+        """M⁻¹ as a NumPy array ((p,) for a diagonal mass matrix)."""
         self._refresh_mass()
-        self._n_steps, self._diverged = 0, False
-        self._eps = eps = float(self.step_size)
-        rng = self._rng
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            ru = rng.standard_normal(z.shape[0])
-            r = self._m_sqrt @ ru if self._m_sqrt.ndim == 2 else self._m_sqrt * ru
-            energy_current = u + 0.5 * float(ru @ ru)
-            log_slice = -energy_current
-            left = right = (z, r, ru, g)
-            r_sum = ru
-            sum_accept, num_proposals = 0.0, 0
-            tree_weight = 0.0
-            depth = 0
-            while depth < self._max_tree_depth:
-                direction = 1 if rng.random() < 0.5 else -1
-                start = right if direction == 1 else left
-                old_left_ru, old_right_ru = left[2], right[2]
-                new = self._build_tree(start[0], start[1], start[3], log_slice, direction, depth, energy_current)
-                if direction == 1:
-                    right = (new.z_right, new.r_right, new.ru_right, new.g_right)
-                else:
-                    left = (new.z_left, new.r_left, new.ru_left, new.g_left)
-                sum_accept += new.sum_accept_probs
-                num_proposals += new.num_proposals
-                if new.diverging:
-                    if self._t >= self._warmup_steps:
-                        self._divergences.append(self._t - self._warmup_steps)
-                    break
-                if new.turning:
-                    break
-                depth += 1
-                diff = new.weight - tree_weight
-                new_tree_prob = 1.0 if diff >= 0 else math.exp(diff)
-                if rng.random() < new_tree_prob:
-                    z, u, g = new.z_proposal, new.u_proposal, new.g_proposal
-                r_sum_old, r_sum = r_sum, r_sum + new.r_sum
-                if _is_turning(left[2], right[2], r_sum):
-                    break
-                if self.extra_checks:
-                    # the old trajectory and the new subtree, merged: Stan's checks across the seam
-                    if direction == 1:
-                        seam = _is_turning(left[2], new.ru_left, r_sum_old + new.ru_left) or _is_turning(
-                            old_right_ru, right[2], old_right_ru + new.r_sum)
-                    else:
-                        seam = _is_turning(left[2], old_left_ru, new.r_sum + old_left_ru) or _is_turning(
-                            new.ru_right, right[2], new.ru_right + r_sum_old)
-                    if seam:
-                        break
-                tree_weight = _logaddexp(tree_weight, new.weight)
-        accept_prob = sum_accept / num_proposals
+        return self._minv
+
+    def _begin_transition(self, engine: _Ensemble, k: int) -> float:
+        """Called by the engine as a transition starts: the step size, after taking up a re-estimated mass
+        matrix (a single chain's engine only)."""
+        if self._refresh_mass() and engine.K == 1:
+            engine.set_mass(self._minv)
+        return float(self.step_size)
+
+    def _finish(self, z, u, g, accept_prob, energy0, n_steps, diverged, eps, moved) -> None:
+        """Book one transition as Pyro's ``sample`` does: acceptance statistics, the warm-up adaptation (step
+        size, and the mass matrix's windows when enabled), the per-iteration records."""
         self._t += 1
         z_t = torch.from_numpy(z)
         if self._t > self._warmup_steps:
-            if z is not self._state[0]:
+            if moved:
                 self._accept_cnt += 1
             n = self._t - self._warmup_steps
         else:
@@ -347,9 +607,25 @@ class FastNUTS(RecordingNUTS):
                                {"theta": torch.from_numpy(g)})
         self._mean_accept_prob += (accept_prob - self._mean_accept_prob) / n
         self._state = (z, u, g)
-        self._record(energy_current, self._n_steps, self._diverged, eps)
+        self._record(energy0, n_steps, diverged, eps)
+        self._returned = z_t
         self._returned_ptr = z_t.data_ptr()
-        return {"theta": z_t}
+
+    def sample(self, params):
+        z, u, g = self._state
+        given = params.get("theta") if isinstance(params, dict) else None
+        if given is not None and given.data_ptr() != getattr(self, "_returned_ptr", None):
+            z = given.detach().numpy().astype(np.float64, copy=True)  # started from elsewhere: recompute
+            u, g = self._value_and_grad(z)
+            self._state = (z, u, g)
+            self._engine = None
+        if self._engine is None:
+            self._refresh_mass()
+            self._engine = _Ensemble(self.potential, [self], self._minv, [self._state[0]],
+                                     self._max_tree_depth, self.extra_checks)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            self._engine.run([1])
+        return {"theta": self._returned}
 
 
 # ------------------------------------------------------------------------------------------ starting points
@@ -476,8 +752,10 @@ def nuts(data: Dataset | SufficientStats, model: LinearRegressionModel, *, chain
         MAP with the mass matrix set from the posterior covariance, the default path needs a few hundred warm-up
         steps at most (only the step size is tuned, unless ``adapt_mass``).
     dense_mass
-        A dense (full) mass matrix instead of a diagonal one. Default: dense on the ``suffstats`` path (it starts
-        from the posterior covariance, correlations included), diagonal on the ``model`` path (adapted).
+        A dense (full) mass matrix instead of a diagonal one. Default on the ``suffstats`` path: dense (it starts
+        from the posterior covariance, correlations included) unless n < d with more than :data:`DENSE_MASS_MAX`
+        coordinates, where the diagonal of that covariance is as good and cheaper (:func:`_default_dense`);
+        diagonal on the ``model`` path (adapted).
     target_accept, max_tree_depth
         NUTS settings (Pyro's defaults: 0.8, 10).
     init
@@ -524,7 +802,7 @@ def nuts(data: Dataset | SufficientStats, model: LinearRegressionModel, *, chain
         theta0 = layout.pack(start)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             cov = potential.laplace_covariance(theta0)
-    dense = True if dense_mass is None else bool(dense_mass)
+    dense = _default_dense(potential) if dense_mass is None else bool(dense_mass)
     exact = potential.is_gaussian
     # A smooth posterior on the rows (the logistic likelihood, a Gaussian prior, scales fixed) is close to its
     # Laplace approximation: re-estimating the mass matrix from pilot draws made it worse there (breast_cancer:
@@ -543,9 +821,9 @@ def nuts(data: Dataset | SufficientStats, model: LinearRegressionModel, *, chain
         # re-estimates the covariance (shrunk towards the Laplace one); stage 2 tunes the step size to it.
         first = warmup - warmup // 3
         pilot = []
-        for chain in range(chains):
-            pyro.set_rng_seed(seed + chain)  # Pyro's step-size search draws from torch's generator
-            out, _ = _run_chain(potential, starts[chain], cov, first, 0, _chain_seed(seed, chain, 1), settings, tick)
+        ran = _run_chains(potential, starts, cov, first, 0, [_chain_seed(seed, c, 1) for c in range(chains)],
+                          settings, tick, torch_seeds=[seed + c for c in range(chains)])
+        for chain, (out, _) in enumerate(ran):
             pilot.append(out[first // 2:])
             starts[chain] = out[-1]
         pooled = np.concatenate(pilot)
@@ -554,10 +832,9 @@ def nuts(data: Dataset | SufficientStats, model: LinearRegressionModel, *, chain
     else:
         warmup_left = warmup
     thetas, stats, accept = [], defaultdict(list), []
-    for chain in range(chains):
-        pyro.set_rng_seed(seed + chain)
-        out, kernel = _run_chain(potential, starts[chain], mass, warmup_left, draws, _chain_seed(seed, chain, 2),
-                                 settings, tick)
+    ran = _run_chains(potential, starts, mass, warmup_left, draws, [_chain_seed(seed, c, 2) for c in range(chains)],
+                      settings, tick, torch_seeds=[seed + c for c in range(chains)])
+    for out, kernel in ran:
         thetas.append(out[warmup_left:])
         for name, values in kernel.records.items():
             stats[name].append(np.asarray(values[-draws:]))
@@ -605,6 +882,22 @@ def _ticker(progress, total: int):
     return tick
 
 
+#: up to this many coordinates the suffstats path's default mass matrix is dense whatever the data
+DENSE_MASS_MAX = 100
+
+
+def _default_dense(potential) -> bool:
+    """The default mass matrix of the suffstats path: dense (the posterior covariance, correlations included) up to
+    :data:`DENSE_MASS_MAX` coordinates, or when the rows outnumber the weights; diagonal when n < d beyond that.
+
+    With n < d the likelihood constrains only n directions of w; the other d − n are the prior's, independent
+    coordinate by coordinate for the priors the potential has closed forms for, so the diagonal of the covariance
+    keeps most of the geometry, while a dense M⁻¹ = TTᵀ costs two products with T (K p² each for K chains) on top
+    of an O(np) gradient. Measured on d2l (n = 20, d = 200, Laplace prior): 140 leapfrog steps an iteration with
+    the diagonal, 136 with the dense matrix, at 1.5 times the cost a step."""
+    return potential.layout.size <= DENSE_MASS_MAX or potential.n >= potential.d
+
+
 #: below this many warm-up steps the suffstats path keeps the Laplace covariance as the mass matrix
 ADAPT_MIN_WARMUP = 150
 
@@ -628,6 +921,56 @@ def _run_chain(potential, theta, inverse_mass, warmup: int, draws: int, seed: in
         if tick is not None:
             tick()
     return out, kernel
+
+
+def _run_chains(potential, thetas, inverse_mass, warmup: int, draws: int, seeds: list[int], settings: dict,
+                tick: Callable[[], None] | None = None, torch_seeds: list[int] | None = None):
+    """Several chains of :class:`FastNUTS`, one from each θ, advanced together by one :class:`_Ensemble` (their
+    leapfrog steps share the NumPy calls; each chain keeps its own kernel, seed, step-size adaptation and
+    records): the same chains as :func:`_run_chain` on each, in a fraction of the time. ``torch_seeds[c]`` seeds
+    torch's generator before chain c's setup (Pyro's initial step-size search draws from it). Returns
+    ``[(states (warmup + draws, p), kernel)]`` per chain."""
+    if settings.get("adapt_mass_matrix"):
+        raise ValueError("chains advanced together share one mass matrix: no per-chain mass adaptation")
+    kernels = []
+    for chain, (theta, seed) in enumerate(zip(thetas, seeds, strict=True)):
+        if torch_seeds is not None:
+            pyro.set_rng_seed(torch_seeds[chain])
+        kernel = FastNUTS(potential, inverse_mass=inverse_mass, seed=seed, **settings)
+        kernel.initial_params = {"theta": torch.as_tensor(np.array(theta, dtype=np.float64))}
+        kernel.setup(warmup)
+        kernels.append(kernel)
+    minv = kernels[0].inverse_mass()
+    total = warmup + draws
+    outs = [np.empty((total, potential.layout.size)) for _ in kernels]
+    counts = [0] * len(kernels)
+
+    def on_draw(k: int, z: np.ndarray) -> None:
+        outs[k][counts[k]] = z
+        counts[k] += 1
+        if tick is not None:
+            tick()
+
+    engine = _Ensemble(potential, kernels, minv, [kernel._state[0] for kernel in kernels],
+                       kernels[0]._max_tree_depth, kernels[0].extra_checks)
+    engine.on_draw = on_draw
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        engine.run([warmup] * len(kernels))
+        if draws and warmup and len(kernels) > 1 and kernels[0]._adapter.adapt_step_size:
+            _share_step_size(kernels)
+        engine.run([draws] * len(kernels))
+    return list(zip(outs, kernels, strict=True))
+
+
+def _share_step_size(kernels) -> None:
+    """After warm-up, every chain samples with one step size: the geometric mean of the chains' dual-averaging
+    estimates. The chains sample one posterior with one mass matrix, so the step size they each adapt to is an
+    estimate of the same number, and the mean of K estimates is less noisy than any one (on d2l, 100 warm-up
+    iterations left the four chains at 0.026 to 0.030, 131 to 163 leapfrog steps an iteration); chains advanced
+    together then also finish together, where the chain with the smallest step would otherwise run on alone."""
+    eps = math.exp(sum(math.log(float(k.step_size)) for k in kernels) / len(kernels))
+    for kernel in kernels:
+        kernel._adapter.step_size = eps
 
 
 def _shrunk_covariance(draws: np.ndarray, prior_cov: np.ndarray) -> np.ndarray:
