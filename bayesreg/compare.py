@@ -237,6 +237,9 @@ def compare_map(data: Dataset, prior: Prior, sigma: float | None, bias: str | Bi
         Called as ``progress(name, result)`` after each method (the CLI prints a line).
     """
     bias = parse_bias(bias)
+    if prior.local_scales() is not None:
+        raise SpecError(f"no MAP to compare for the {prior.name} prior: it has no posterior mode (the density is "
+                        "unbounded as a weight goes to 0); sample it with bayesreg fit (Gibbs or NUTS)")
     lik = None
     if likelihood == "logistic":
         from .logistic import LogisticLikelihood

@@ -61,15 +61,16 @@ def choose_method(model_or_prior, sigma=None, data=None) -> str:
 
 def fit(data: Dataset | SufficientStats, model: Model | object, sigma=None, bias: str | Bias = "flat",
         method: str = "auto", *, chains: int = 4, draws: int = 1000, warmup: int | None = None, seed: int = 0,
-        progress: bool = False, mass: str | None = None, dense_mass: bool = False,
+        progress: bool = False, mass: str | None = None, dense_mass: bool | None = None,
         guide: str = "mvn") -> Posterior:
     """The posterior of ``model`` (or of ``y = Xw + b + ε`` under ``prior``, noise ``sigma``, ``bias``).
 
     Every method returns a frozen :class:`~bayesreg.infer.result.Posterior` whose ``mode`` is the computed
     posterior mode with its definition (``info["map"]`` its values, None with ``info["map_reason"]`` when no
     mode is reported) and whose ``diagnostics`` are the back end's. ``warmup`` defaults to
-    :data:`DEFAULT_WARMUP` for the method. ``mass`` is NUTS's mass matrix (``"dense"``, ``"diagonal"``; default
-    dense, set from the posterior covariance); ``dense_mass=True`` is the older spelling of ``mass="dense"``.
+    :data:`DEFAULT_WARMUP` for the method. ``mass`` is NUTS's mass matrix (``"dense"``, ``"diagonal"``; default:
+    set from the posterior covariance, dense up to 100 coordinates or when n ≥ d, diagonal beyond that when
+    n < d); ``dense_mass=True``/``False`` is the older spelling of ``mass="dense"``/``"diagonal"``.
     ``progress`` prints a one-line counter on stderr for Gibbs, NUTS and SVI.
     """
     spec = as_model(model, sigma, bias)
@@ -90,7 +91,8 @@ def fit(data: Dataset | SufficientStats, model: Model | object, sigma=None, bias
 
             warmup = SHRINKAGE_WARMUP
     options = {"chains": chains, "draws": draws, "seed": seed, "guide": guide, "mode": mode, "warmup": warmup,
-               "dense_mass": (mass == "dense") if mass is not None else (True if dense_mass else None),
+               "dense_mass": (mass == "dense") if mass is not None else (None if dense_mass is None
+                                                                          else bool(dense_mass)),
                "progress": (lambda label: _stderr_progress(label)) if progress else (lambda label: None)}
     posterior = backend.run(data, spec, options)
     info = {**posterior.info, "map": None if not mode.exists else

@@ -53,9 +53,12 @@ value, flat b), under the horseshoe w_j ~ N(0, σ²τ²λ_j²), λ_j ~ C⁺(0, 1
 τ₀ = p₀/(d − p₀)/√n for p₀ = 10. NumPyro and PyMC sample it as their users do, non-centred (z ~ N(0, I),
 w = στλ ⊙ z, as NumPyro's horseshoe example), with their default NUTS (4 chains sequential, 1000 warm-up + 1000
 draws, float64); bayesreg runs ``fit(method="gibbs")`` (Makalic & Schmidt's sampler, every 5th of 5000 sweeps kept
-per chain after 1000 warm-up) and ``fit(method="nuts")`` (its non-centred NUTS, 1000 warm-up). Same metric (min
-bulk ESS of w per wall-second, compilation included); the ratio is over the faster peer; ``agree`` is the largest
-|difference of posterior means| over w in NumPyro posterior sds. Target (issue 16): Gibbs ≥ 20× the faster peer.
+per chain after 1000 warm-up); with ``--horseshoe-nuts`` also ``fit(method="nuts")``, its non-centred NUTS (1000
+warm-up), left out by default because on this d > n problem it runs at the tree-depth cap: one chain of 300 warm-up
++ 100 draws took 67 s at 1005 leapfrog steps an iteration, so 4 × 2000 iterations would take about 20 minutes.
+Same metric (min bulk ESS of w per wall-second, compilation included); the ratio is over the faster peer;
+``agree`` is the largest |difference of posterior means| over w in NumPyro posterior sds. Target (issue 16):
+Gibbs ≥ 20× the faster peer.
 
 MAP workloads (n = 1 000 000, d = 100, float64, correlated columns with non-zero means), against scikit-learn:
 
@@ -110,7 +113,7 @@ MAP_WORKLOADS = ("ridge-map", "lasso-map")
 WORKLOADS = POSTERIOR_WORKLOADS + (LOGISTIC, HORSESHOE) + MAP_WORKLOADS
 #: short names ``--only`` also takes
 ALIASES = {"logistic": LOGISTIC, "horseshoe": HORSESHOE}
-#: the bayesreg methods timed on the horseshoe workload, as (row, method)
+#: the bayesreg methods timed on the horseshoe workload, as (row, method); NUTS only with --horseshoe-nuts
 HORSESHOE_METHODS = (("bayesreg gibbs", "gibbs"), ("bayesreg nuts", "nuts"))
 #: the sparse d2l-like problem: n rows, d features, k non-zero weights, noise sd, expected non-zeros p₀
 HORSESHOE_SHAPE = {"n": 100, "d": 200, "k": 10, "sigma": 0.01, "p0": 10}
@@ -139,14 +142,17 @@ class Settings:
     map_d: int = 100
     synthetic_n: int = 100_000
     synthetic_d: int = 50
+    horseshoe_nuts: bool = False
 
     @classmethod
-    def make(cls, quick: bool, full: bool, seed: int, map_repeat: int, reference: bool) -> Settings:
+    def make(cls, quick: bool, full: bool, seed: int, map_repeat: int, reference: bool,
+             horseshoe_nuts: bool = False) -> Settings:
         if quick:
             return cls(quick=True, full=full, seed=seed, chains=2, draws=200, numpyro_warmup=200, nuts_warmup=150,
                        reference_rows=False, map_repeat=1, map_n=20_000, map_d=20, synthetic_n=5_000,
-                       synthetic_d=20)
-        return cls(full=full, seed=seed, map_repeat=map_repeat, reference_rows=reference)
+                       synthetic_d=20, horseshoe_nuts=horseshoe_nuts)
+        return cls(full=full, seed=seed, map_repeat=map_repeat, reference_rows=reference,
+                   horseshoe_nuts=horseshoe_nuts)
 
 
 @dataclass
@@ -691,6 +697,8 @@ def horseshoe_rows(cfg: Settings, log) -> tuple[list[Row], dict]:
         results["pymc nuts"] = run_pymc_horseshoe(data, cfg)
     peers = list(results)
     for tool, method in HORSESHOE_METHODS:
+        if method == "nuts" and not cfg.horseshoe_nuts:
+            continue
         log(f"  {tool} ...")
         results[tool] = run_bayesreg_horseshoe(data, cfg, method)
     stats = {}
@@ -981,6 +989,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=None, help="write the results as JSON to this file")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--map-repeat", type=int, default=3, help="timed runs per MAP solver (median)")
+    parser.add_argument("--horseshoe-nuts", action="store_true",
+                        help="also time bayesreg's NUTS on horseshoe-sparse (about 20 minutes: tree-depth cap)")
     parser.add_argument("--no-reference", action="store_true",
                         help="skip the Pyro reference rows (Pyro's own transition, the Pyro model)")
     args = parser.parse_args(argv)
@@ -991,7 +1001,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown workload(s) {', '.join(unknown)}: choose from {', '.join(WORKLOADS)}")
     if args.map_repeat < 1:
         parser.error("--map-repeat must be ≥ 1")
-    cfg = Settings.make(args.quick, args.full, args.seed, args.map_repeat, not args.no_reference)
+    cfg = Settings.make(args.quick, args.full, args.seed, args.map_repeat, not args.no_reference,
+                        args.horseshoe_nuts)
     _numpyro()  # fail early without the bench extra
 
     def log(msg: str) -> None:

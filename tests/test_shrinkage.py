@@ -425,6 +425,8 @@ def test_cli_fits_a_horseshoe_and_refuses_a_lambda(tmp_path, capsys):
     assert main(["fit", "--data", "breast_cancer", "--likelihood", "logistic", "--prior", "horseshoe",
                  "--out", str(tmp_path / "y")]) == 2
     assert "classifier" in capsys.readouterr().err
+    assert main(["compare", "--data", "diabetes", "--prior", "horseshoe", "--sigma", "54"]) == 2
+    assert "no MAP to compare" in capsys.readouterr().err
     assert main(["fit", "--data", "diabetes", "--prior", "gaussian", "--tau", "1", "--slab-scale", "2", "--sigma",
                  "54", "--out", str(tmp_path / "z")]) == 2
     assert "shrinkage priors" in capsys.readouterr().err

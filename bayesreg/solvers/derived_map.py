@@ -175,6 +175,9 @@ def derived_map(X, y=None, prior=None, sigma: float = 1.0, bias: str | Bias = "f
     if not isinstance(prior, Prior):
         raise SpecError(f"derived_map takes a prior on w (bayesreg.priors, bayesreg.derived_priors), got "
                         f"{type(prior).__name__}")
+    if prior.local_scales() is not None:
+        raise SpecError(f"no MAP for the {prior.name} prior: {prior.no_penalty_reason()}; sample it with bayesreg "
+                        "fit (Gibbs or NUTS)")
     prior = prior.conditional(sigma=sigma)
     if prior.hyperpriors():
         raise SpecError(f"the {prior.name} prior has a scale with a prior of its own: fix it (its MAP at that "
