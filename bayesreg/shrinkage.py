@@ -570,6 +570,13 @@ class R2D2(ShrinkagePrior):
         return {"xi": rng.standard_gamma(self.r2_b, size=shape),
                 "gamma": rng.standard_gamma(self._shape(d), size=shape + (d,))}
 
+    def no_penalty_reason(self) -> str:
+        return ("the r2-d2 prior is a scale mixture with latent scales of its own: −log p(w_j) is log-like, so no "
+                "single λ and no L1 or L2 penalty corresponds to it, and no posterior mode is reported (the joint "
+                "density of a weight and its scale γ_j is unbounded at w_j = 0, γ_j → 0 when a/d < ½, and its "
+                "marginal mode is not computed); its R² reads as the share of variance only for standardised "
+                "columns (--standardize)")
+
     def top_level_log_prior(self, draws):
         """log Beta(R²; a, b) at each draw's R² (the prior on the model fit this prior is built from)."""
         r2 = self.derived(draws)["r2"]
