@@ -417,8 +417,13 @@ def shrinkage_penalty(reading: dict, *, name: str = "prior"):
     exceeds 0.05 nats are left out."""
     import matplotlib.pyplot as plt
 
+    from .errors import SpecError
+
     grid, m = np.asarray(reading["grid"]), reading["median_abs_w"]
     ok = np.asarray(reading["penalty_se"]) <= 0.05
+    if ok[grid <= 5 * m].sum() < 3:
+        raise SpecError(f"the prior is too spiky to estimate −log p(w_j) around its median |w_j| = {m:.3g}σ by "
+                        "Monte Carlo (with R2-D2 over many weights, a/d is tiny): nothing reliable to plot")
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
     for ax, keep, xscale in ((axes[0], grid <= 5 * m, "linear"), (axes[1], np.ones_like(grid, bool), "log")):
         sel = keep & ok

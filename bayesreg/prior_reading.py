@@ -306,8 +306,9 @@ def shrinkage_reading(prior, d: int = 1, grid=None, *, draws: int = 200_000, see
     m = quantiles["0.5"]
     grid = np.asarray(grid if grid is not None else m * np.geomspace(1e-3, 1e3, 121), dtype=np.float64)
     dens, err = prior.marginal_density(np.concatenate([grid, [m]]), d=d, draws=draws, seed=seed + 1)
-    pen = -np.log(dens[:-1]) + np.log(dens[-1])
-    pen_se = np.hypot(err[:-1] / dens[:-1], err[-1] / dens[-1])
+    with np.errstate(divide="ignore", invalid="ignore"):  # no draw reaches that far: no estimate there
+        pen = -np.log(dens[:-1]) + np.log(dens[-1])
+        pen_se = np.where(dens[:-1] > 0, np.hypot(err[:-1] / dens[:-1], err[-1] / dens[-1]), np.inf)
     s_l1 = m / math.log(2.0)                 # Laplace: median |w| = s ln 2
     tau_l2 = m / 0.6744897501960817          # Gaussian: median |w| = 0.674 τ
     return {"prior": prior.describe(), "d": int(d), "grid": grid, "penalty": pen, "penalty_se": pen_se,
