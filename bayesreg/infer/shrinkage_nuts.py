@@ -226,7 +226,7 @@ def shrinkage_nuts(data, model, *, chains: int = 4, draws: int = 1000, warmup: i
     """NUTS draws of (w, latent scales, b, σ) under a shrinkage prior, on the non-centred parametrisation
     (module docstring). Chains run one after another, each seeded from (seed, chain). ``progress(done, total)``
     is called as iterations complete."""
-    from .nuts import _check, _run_chain, _ticker
+    from .nuts import _chain_seed, _check, _run_chain, _ticker
 
     _check(chains, draws, warmup, max_tree_depth, target_accept, "suffstats")
     begin = time.perf_counter()
@@ -240,8 +240,8 @@ def shrinkage_nuts(data, model, *, chains: int = 4, draws: int = 1000, warmup: i
     thetas, stats, accept = [], defaultdict(list), []
     for chain in range(chains):
         pyro.set_rng_seed(seed + chain)
-        seq = np.random.SeedSequence([seed, chain, 7]).generate_state(1, np.uint64)[0] >> np.uint64(2)
-        out, kernel = _run_chain(potential, starts[chain], None, warmup, draws, int(seq), settings, tick)
+        out, kernel = _run_chain(potential, starts[chain], None, warmup, draws, _chain_seed(seed, chain, 7), settings,
+                                 tick)
         thetas.append(out[warmup:])
         for name, values in kernel.records.items():
             stats[name].append(np.asarray(values[-draws:]))
