@@ -566,9 +566,13 @@ class R2D2(ShrinkagePrior):
         return lx + lg.sum(-1), {"xi": gx, "gamma": gg}
 
     def sample_latents(self, rng, shape, d):
+        """Prior draws of ξ and γ; with a tiny shape a/d a Gamma draw can underflow to 0, which is kept at the
+        smallest positive float instead (its log is then finite; the weight it scales is 0 to rounding either
+        way)."""
         shape = tuple(shape)
-        return {"xi": rng.standard_gamma(self.r2_b, size=shape),
-                "gamma": rng.standard_gamma(self._shape(d), size=shape + (d,))}
+        tiny = np.finfo(np.float64).tiny
+        return {"xi": np.maximum(rng.standard_gamma(self.r2_b, size=shape), tiny),
+                "gamma": np.maximum(rng.standard_gamma(self._shape(d), size=shape + (d,)), tiny)}
 
     def no_penalty_reason(self) -> str:
         return ("the r2-d2 prior is a scale mixture with latent scales of its own: −log p(w_j) is log-like, so no "

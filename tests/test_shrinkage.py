@@ -474,3 +474,20 @@ def test_prior_command_reads_a_shrinkage_prior(tmp_path, capsys):
     assert "shrinkage priors" in capsys.readouterr().err
     assert main(["prior", "horseshoe", "--expected-nonzero", "3"]) == 2
     assert "--n N --d D" in capsys.readouterr().err
+    # R2-D2 over 200 weights: a/d = 0.005, median |w_j| ≈ 5e-31σ, −log p ≈ log|w| there (log γ nearly flat)
+    spiky = tmp_path / "r2.png"
+    assert main(["prior", "r2-d2", "--d", "200", "--plot", str(spiky)]) == 0
+    captured = capsys.readouterr()
+    assert "warning" not in captured.err and spiky.exists()
+    rows = [line.split() for line in captured.out.splitlines() if line.strip().startswith(("1.14e-31", "4.537e-31"))]
+    assert float(rows[1][1]) - float(rows[0][1]) == pytest.approx(math.log(4.0), rel=0.05)
+
+
+def test_penalty_plot_refuses_what_monte_carlo_cannot_estimate():
+    from bayesreg.plots import shrinkage_penalty
+
+    grid = np.geomspace(1e-3, 1e3, 13)
+    reading = {"grid": grid, "median_abs_w": 1.0, "penalty": np.zeros(13), "penalty_se": np.full(13, np.inf),
+               "l1": grid, "l2": grid**2, "prior": "p"}
+    with pytest.raises(SpecError, match="too spiky"):
+        shrinkage_penalty(reading)
