@@ -136,8 +136,6 @@ class ShrinkagePrior(Prior):
     convex = False
     separable = False
     sites: tuple[LatentSite, ...] = ()
-    #: the site whose value is the global scale, reported as ``tau`` where the prior has one
-    global_site: str | None = "tau"
 
     # --------------------------------------------------------------------------- the Prior protocol
 
@@ -527,7 +525,6 @@ class R2D2(ShrinkagePrior):
     the normal kernel too). Defaults a = b = 1: R² uniform on (0, 1)."""
 
     name = "r2-d2"
-    global_site = None
     sites = (LatentSite("xi", False, "ξ: ω = Σγ/ξ"), LatentSite("gamma", True, "γ_j: ωφ_j = γ_j/ξ"))
 
     def __init__(self, r2_a: float = 1.0, r2_b: float = 1.0):

@@ -350,6 +350,7 @@ def test_gibbs_and_nuts_agree_on_a_small_problem():
     nuts = br.fit(data, model, method="nuts", chains=2, draws=500, warmup=500, seed=2)
     _, _, z = _agreement(gibbs, nuts)
     assert z < 4.5
+    assert nuts.info["dense_mass"] is True and nuts.info["inverse_mass"].startswith("dense")
 
 
 @pytest.mark.slow

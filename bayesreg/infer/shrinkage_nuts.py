@@ -254,9 +254,11 @@ def shrinkage_nuts(data, model, *, chains: int = 4, draws: int = 1000, warmup: i
     return Posterior(
         "nuts", out, names, sigma_fixed=model.sigma, seconds=seconds, sample_stats=sample_stats, dims=dims,
         likelihood=model.likelihood,
-        info={"chains": chains, "draws": draws, "warmup": warmup, "dense_mass": False, "adapt_mass": True,
+        info={"chains": chains, "draws": draws, "warmup": warmup, "dense_mass": dense_mass, "adapt_mass": True,
               "path": "non-centred", "target_accept": target_accept, "max_tree_depth": max_tree_depth,
-              "acceptance_rate": accept, "inverse_mass": "diagonal, adapted in warm-up (Pyro's windows)"},
+              "acceptance_rate": accept,
+              "inverse_mass": f"{'dense' if dense_mass else 'diagonal'}, adapted in warm-up from the identity "
+                              "(Pyro's windows)"},
         attrs={"model": str(model), "seed": seed, "warmup": warmup, "path": "non-centred"},
         diagnostics=RunDiagnostics("markov chain", max_tree_depth=max_tree_depth),
     )
