@@ -647,6 +647,24 @@ class _HorseshoeGibbs:
     def variances(state: dict) -> np.ndarray:
         return state["tau2"][:, None] * state["lambda2"]
 
+    @staticmethod
+    def global_variance(state: dict) -> np.ndarray:
+        """τ² per chain: the variances are τ²λ_j²."""
+        return state["tau2"]
+
+    @staticmethod
+    def local_variance(state: dict, j: int) -> np.ndarray:
+        return state["lambda2"][:, j]
+
+    @staticmethod
+    def set_local_variance(state: dict, j: int, value: np.ndarray) -> None:
+        state["lambda2"][:, j] = value
+
+    @staticmethod
+    def local_prior_rate(state: dict) -> np.ndarray:
+        """b_j (C, d) with λ_j² | the other latents ~ IG(½, b_j): b_j = 1/ν_j."""
+        return 1.0 / state["nu"]
+
     def report(self, state: dict) -> dict:
         out = {"tau": np.sqrt(state["tau2"]), "lambda": np.sqrt(state["lambda2"])}
         if self.plus:

@@ -95,7 +95,8 @@ def test_the_findings(study):
     for r in rows:
         assert r["elpd_loo"] == pytest.approx(r["elpd_loo_own"], abs=1e-9) and 0 <= r["k_hat_over"] <= r["n"] == 100
     assert s["penalties"]["closed_form_vs_quadrature"] < 1e-8
-    assert s["diagnostics"]["horseshoe"]["tau"]["r_hat"] < 1.01
+    tau = s["diagnostics"]["horseshoe"]["tau"]
+    assert tau["ess_bulk"] >= st.TAU_ESS_MIN and tau["r_hat"] < st.tau_rhat_limit(tau["ess_bulk"])
 
 
 def _numbers(study) -> st.SparseTruthResult:

@@ -72,6 +72,7 @@ import time
 from collections.abc import Callable
 
 import numpy as np
+from scipy.linalg import lapack
 
 from ..errors import SpecError
 from ..priors import Bias, Laplace, SigmaPrior, parse_bias, parse_sigma_prior
@@ -311,20 +312,43 @@ class _Sampler:
         R, a = self.low_rank
         chains, k = v.shape[0], R.shape[0]
         inv_sigma = 1.0 / np.sqrt(sigma2)
-        u = np.sqrt(v) * rng.standard_normal(v.shape)
+        root_v = np.sqrt(v)
+        u = root_v * rng.standard_normal(v.shape)
         delta = rng.standard_normal((chains, k))
-        # R diag(v_c) Rᵀ for every chain in one product: rows (c, i) of (R ⊙ v_c) times Rᵀ
-        M = ((R[None, :, :] * v[:, None, :]).reshape(chains * k, -1) @ R.T).reshape(chains, k, k)
-        M *= (inv_sigma**2)[:, None, None]
-        M[:, np.arange(k), np.arange(k)] += 1.0
         rhs = a * inv_sigma[:, None] - ((u @ R.T) * inv_sigma[:, None] + delta)
-        omega = np.linalg.solve(M, rhs[..., None])[..., 0]                  # (C, k)
+        omega = np.empty((chains, k))
+        for chain in range(chains):  # one Cholesky per chain: the k × k system is symmetric and ≥ I
+            scaled = R * (root_v[chain] * inv_sigma[chain])                   # Φ D^½
+            M = scaled @ scaled.T
+            M.flat[:: k + 1] += 1.0
+            factor, info = lapack.dpotrf(M, lower=1, clean=0, overwrite_a=1)
+            if info != 0:
+                raise SpecError("the Gibbs sampler's low-rank system is numerically singular: rescale X and y to "
+                                "moderate units")
+            omega[chain], _ = lapack.dpotrs(factor, rhs[chain], lower=1)
         w = u + v * (omega @ R) * inv_sigma[:, None]                          # u + DΦᵀω
         if self.bias.kind == "flat":
             c = self.stats.y_mean + np.sqrt(sigma2 / self.stats.n) * rng.standard_normal(chains)
         else:
             c = w @ self.stats.x_mean
         return w, c
+
+    def coordinate(self, j: int, w: np.ndarray, c: np.ndarray, sigma2: np.ndarray):
+        """The likelihood of w_j given every other coordinate of θ, per chain: exp(−(a w_j² − 2r w_j)/(2σ²)) with
+        a = G_jj and r = h_j − Σ_{k≠j} G_jk θ_k, where G = gram + σ² × coupling (the normal bias's prior
+        couples c and w) and θ = (w, c), or w when the model has no bias."""
+        theta = np.column_stack([w, c]) if self.bias.present else w
+        row = self.gram[j] + sigma2[:, None] * self.coupling[j]
+        a = row[:, j]
+        return a, self.h[j] - np.einsum("cp,cp->c", row, theta) + a * w[:, j]
+
+    def coordinates(self, w: np.ndarray, c: np.ndarray, sigma2: np.ndarray):
+        """:meth:`coordinate` for every j at once: a and r of shape (C, d)."""
+        d = self.d
+        theta = np.column_stack([w, c]) if self.bias.present else w
+        a = np.diag(self.gram)[:d] + sigma2[:, None] * np.diag(self.coupling)[:d]
+        g = theta @ self.gram[:d].T + sigma2[:, None] * (theta @ self.coupling[:d].T)
+        return a, self.h[:d] - g + a * w
 
     def draw_sigma2(self, rng: np.random.Generator, w: np.ndarray, c: np.ndarray, a0: float, b0: float,
                     prior_shape: float = 0.0, prior_rate=0.0):

@@ -11,15 +11,35 @@ absent. Each half-Cauchy is written as an inverse-gamma mixture, which makes eve
    (ΦDΦᵀ + I)ω = α − (Φu + δ), O(n²d), when the Gram matrix has rank below d/2 (d > n);
 2. **σ² | w, b, s, y** (when random): InvGamma(A + n/2 + d/2, B + RSS/2 + Σ_j w_j²/(2s_j²)): the prior on w is
    scaled by σ, so it adds d/2 to the shape and its quadratic form to the rate;
-3. **the latent scales | w/σ**: the prior's inverse-gamma updates with q_j = w_j²/σ².
+3. **(λ_j, w_j) | the rest, for the ambiguous weights** (below): λ_j from its conditional with w_j integrated out,
+   then w_j given λ_j;
+4. **the latent scales | w/σ**: the prior's inverse-gamma updates with q_j = w_j²/σ².
+
+**The collapsed step** (3). A weight whose posterior puts mass both near 0 and away from it moves between the two
+only through λ_j, and in the blocked sweep w_j and λ_j hold each other in place: on the sparse d2l-like benchmark
+the smallest true signal had half the ESS of any other weight. For such a weight λ_j is drawn with w_j integrated
+out given everything else: with the likelihood of w_j written exp(−(a w_j² − 2r w_j)/(2σ²)) and v = τ²λ_j²,
+
+    p(λ_j | w₋ⱼ, …) ∝ (1 + a v)^(−1/2) exp(r² v / (2σ²(1 + a v))) p(λ_j | ν_j),
+
+by a slice sampler on log λ_j² (Neal 2003, shrinkage from a bracket of width 30 placed at random, which spans both
+modes), and then w_j ~ N(r v/(1 + a v), σ² v/(1 + a v)). Both draws leave the posterior invariant: together they
+are a Gibbs draw of (λ_j, w_j) given the rest. Which weights get it is fixed at the end of warm-up, from the
+probability that the shrinkage factor κ_j = 1/(1 + a τ²λ_j²) (Carvalho et al. 2010) is below ½ under that same
+collapsed conditional, averaged over every 5th sweep of the second half of warm-up (by the trapezoid rule on a grid
+of log λ_j², all weights at once; a chain stuck on one side still shows a weight whose conditional has mass on
+both): the weights where it lies between 0.15 and 0.85, the most ambiguous :data:`MAX_COLLAPSED` at most (each costs
+about 0.2 ms a sweep, in Python). ``info["collapsed"]`` names them.
 
 The data enter only through :class:`~bayesreg.suffstats.SufficientStats` (n, means, centred cross-products), so a
 sweep costs the same whatever n is. Draws of τ, λ_j (and η_j) are kept under the sites ``tau``, ``lambda``
 (``eta``).
 
 References: E. Makalic & D. F. Schmidt (2016), *A simple sampler for the horseshoe estimator*, IEEE Signal
-Processing Letters 23(1), 179–182; H. Rue (2001), *Fast sampling of Gaussian Markov random fields*, JRSS B 63(2);
-A. Bhattacharya, A. Chakraborty & B. K. Mallick (2016), Biometrika 103(4), 985–991.
+Processing Letters 23(1), 179–182; R. M. Neal (2003), *Slice sampling*, Annals of Statistics 31(3), 705–767;
+C. M. Carvalho, N. G. Polson & J. G. Scott (2010), Biometrika 97(2), 465–480; H. Rue (2001), *Fast sampling of
+Gaussian Markov random fields*, JRSS B 63(2); A. Bhattacharya, A. Chakraborty & B. K. Mallick (2016), Biometrika
+103(4), 985–991.
 """
 
 from __future__ import annotations
@@ -30,6 +50,7 @@ import time
 import numpy as np
 
 from ..errors import SpecError
+from ..resources import small_systems
 from .gibbs import PROGRESS_EVERY, _count, _prepare, _Sampler
 from .result import Posterior, RunDiagnostics
 
@@ -38,6 +59,12 @@ __all__ = ["shrinkage_gibbs", "supports_shrinkage_gibbs", "DEFAULT_THIN"]
 #: Every 5th sweep is kept by default: the local scale of a weight near 0 mixes slowly (diabetes, horseshoe, 4 ×
 #: 1000 sweeps unthinned: tail ESS 73 for λ of s6, whose 94% interval reaches 4e-6), and a sweep is cheap.
 DEFAULT_THIN = 5
+#: the collapsed step goes to weights whose collapsed P(κ_j < ½) in late warm-up is between this and 1 − it …
+AMBIGUOUS = 0.15
+#: … the most ambiguous of them, at most this many
+MAX_COLLAPSED = 3
+#: the slice sampler's bracket on log λ_j², wide enough to hold both the "in" and the "out" mode
+SLICE_WIDTH = 30.0
 
 
 def supports_shrinkage_gibbs(model) -> str | None:
@@ -52,12 +79,14 @@ def supports_shrinkage_gibbs(model) -> str | None:
 
 
 def shrinkage_gibbs(data, model, *, chains: int = 4, draws: int = 1000, warmup: int = 1000, thin: int = DEFAULT_THIN,
-                    seed: int | None = 0, progress=None) -> Posterior:
+                    seed: int | None = 0, progress=None, collapse=None) -> Posterior:
     """Posterior draws of (w, b, σ, latent scales) under a horseshoe or horseshoe+ prior (module docstring).
 
     ``model`` is a :class:`~bayesreg.model.Model` with Gaussian noise; ``chains`` chains advance together (batched
     linear algebra), each running ``warmup`` discarded sweeps then keeping every ``thin``-th of ``draws × thin``.
-    The same seed gives identical draws. ``progress(iteration, total)`` is called every 100 sweeps."""
+    ``collapse`` is None (the ambiguous weights chosen at the end of warm-up) or the indices of the weights that get
+    the collapsed step at every sweep. The same seed gives identical draws. ``progress(iteration, total)`` is
+    called every 100 sweeps."""
     reason = supports_shrinkage_gibbs(model)
     if reason:
         raise SpecError(f"the shrinkage Gibbs sampler cannot run this model: {reason}")
@@ -86,13 +115,23 @@ def shrinkage_gibbs(data, model, *, chains: int = 4, draws: int = 1000, warmup: 
     if sigma_prior is not None:
         kept["sigma"] = np.empty((chains, draws))
     total = warmup + draws * thin
-    with np.errstate(over="ignore", under="ignore"):
+    chosen = None if collapse is None else _indices(collapse, d)
+    signal, looks = np.zeros(d), 0  # the sum over late warm-up looks and chains of the collapsed P(κ_j < ½)
+    system = sampler.low_rank[0].shape[0] if sampler.low_rank is not None else d + model.bias.present
+    with np.errstate(over="ignore", under="ignore"), small_systems(system):
         for it in range(total):
+            if chosen is None and it == warmup:
+                chosen = _ambiguous(signal / max(looks, 1), looks > 0)
             s2 = updates.variances(state)
             w, c = sampler.draw_theta(rng, sigma2[:, None] * s2, sigma2)
             if sigma_prior is not None:
                 sigma2 = sampler.draw_sigma2(rng, w, c, a0, b0, prior_shape=0.5 * d,
                                              prior_rate=0.5 * (w * w / s2).sum(1))
+            if chosen is not None and len(chosen):
+                c = _collapsed_steps(rng, sampler, updates, state, w, c, sigma2, chosen)
+            elif it >= warmup // 2 and (it - warmup // 2) % 5 == 0:
+                signal += _collapsed_signal_probability(sampler, updates, state, w, c, sigma2).sum(0)
+                looks += chains
             state = updates.update(rng, state, w * w / sigma2[:, None])
             index, offset = divmod(it - warmup, thin)
             if it >= warmup and offset == thin - 1:
@@ -113,6 +152,7 @@ def shrinkage_gibbs(data, model, *, chains: int = 4, draws: int = 1000, warmup: 
     dims = {k: ("feature",) for k, v in out.items() if k != "w" and v.ndim == 3}
     info = {"sampler": f"Gibbs for the {prior.name} (Makalic & Schmidt 2016)", "chains": chains, "draws": draws,
             "warmup": warmup, "thin": thin, "iterations": total,
+            "collapsed": [names[j] for j in (chosen if chosen is not None else [])],
             "w_draw": ("Bhattacharya et al. (2016), low rank" if sampler.low_rank is not None
                        else "Rue (2001), Cholesky")}
     attrs = {"prior": repr(prior), "sigma": model.sigma if sigma_prior is None else str(sigma_prior),
@@ -120,3 +160,97 @@ def shrinkage_gibbs(data, model, *, chains: int = 4, draws: int = 1000, warmup: 
              "thin": thin, "sampler": f"gibbs ({prior.name})"}
     return Posterior("gibbs", out, names, sigma_fixed=model.sigma, seconds=time.perf_counter() - start, info=info,
                      attrs=attrs, dims=dims, likelihood=model.likelihood, diagnostics=RunDiagnostics("markov chain"))
+
+
+def _indices(collapse, d: int) -> np.ndarray:
+    chosen = np.unique(np.asarray(collapse, dtype=int).ravel())
+    if chosen.size and (chosen.min() < 0 or chosen.max() >= d):
+        raise SpecError(f"collapse takes weight indices in 0..{d - 1}, got {list(collapse)}")
+    return chosen
+
+
+def _ambiguous(share: np.ndarray, measured: bool) -> np.ndarray:
+    """The weights whose mean collapsed P(κ_j < ½) lies between AMBIGUOUS and 1 − AMBIGUOUS, most ambiguous first,
+    MAX_COLLAPSED at most (none when there was no warm-up to measure it)."""
+    ambiguity = np.minimum(share, 1.0 - share)
+    order = np.argsort(-ambiguity, kind="stable")
+    return order[ambiguity[order] >= AMBIGUOUS][:MAX_COLLAPSED] if measured else order[:0]
+
+
+def _collapsed_steps(rng, sampler, updates, state, w, c, sigma2, chosen) -> np.ndarray:
+    """For each chosen j: λ_j from its conditional with w_j integrated out, then w_j | λ_j (module docstring);
+    ``w`` and the state's λ_j² change in place. Returns c (recomputed from w when the model has no bias).
+
+    The slice sampler runs one chain at a time on Python floats: with a handful of chains that is about three times
+    faster than NumPy calls on arrays of that length."""
+    tau2 = updates.global_variance(state)
+    rates = updates.local_prior_rate(state)
+    uniforms = _uniforms(rng)
+    for j in chosen:
+        a, r = sampler.coordinate(j, w, c, sigma2)
+        gain = r * r / (2.0 * sigma2)
+        lam2 = updates.local_variance(state, j).copy()
+        for chain in range(w.shape[0]):
+            lam2[chain] = math.exp(_slice(uniforms, _collapsed_log_density(
+                float(a[chain]), float(gain[chain]), float(tau2[chain]), float(rates[chain, j])),
+                math.log(lam2[chain])))
+        updates.set_local_variance(state, j, lam2)
+        v = tau2 * lam2
+        shrink = 1.0 / (1.0 + a * v)
+        w[:, j] = r * v * shrink + np.sqrt(sigma2 * v * shrink) * rng.standard_normal(w.shape[0])
+    return c if sampler.bias.present else w @ sampler.stats.x_mean
+
+
+def _collapsed_log_density(a: float, gain: float, tau2: float, rate: float):
+    """u ↦ log p(u | w₋ⱼ, …) + const for u = log λ_j², w_j integrated out (module docstring), with the conditional
+    prior λ_j² ~ IG(½, rate): −½ log(1 + aτ²e^u) + gain·τ²e^u/(1 + aτ²e^u) − u/2 − rate·e^(−u), gain = r²/(2σ²)."""
+    def log_density(u: float) -> float:
+        if not -700.0 < u < 700.0:
+            return -math.inf
+        e = math.exp(u)
+        av = a * tau2 * e
+        return -0.5 * math.log1p(av) + gain * tau2 * e / (1.0 + av) - 0.5 * u - rate / e
+    return log_density
+
+
+def _uniforms(rng, block: int = 64):
+    """Uniform(0, 1) draws as Python floats, a block at a time."""
+    while True:
+        yield from rng.random(block).tolist()
+
+
+#: offsets of the grid of log λ_j² around κ_j = ½ on which the collapsed P(κ_j < ½) is integrated
+_GRID = np.linspace(-25.0, 25.0, 101)
+
+
+def _collapsed_signal_probability(sampler, updates, state, w, c, sigma2) -> np.ndarray:
+    """P(κ_j < ½ | w₋ⱼ, τ, ν_j, σ, y) for every weight and chain (C, d), under the collapsed conditional of
+    u = log λ_j² (module docstring), by the trapezoid rule on u = log(1/(aτ²)) + _GRID, where κ_j = ½ at offset 0."""
+    a, r = sampler.coordinates(w, c, sigma2)
+    tau2 = updates.global_variance(state)[:, None, None]
+    av = np.exp(_GRID)                                      # a τ² λ² on the grid
+    u = -np.log(a[..., None] * tau2) + _GRID                # (C, d, G)
+    gain = (r * r / (2.0 * sigma2[:, None] * a))[..., None]
+    rate = updates.local_prior_rate(state)[..., None]
+    log_density = -0.5 * np.log1p(av) + gain * av / (1.0 + av) - 0.5 * u - rate * np.exp(-u)
+    density = np.exp(log_density - log_density.max(-1, keepdims=True))
+    signal = _GRID > 0
+    return np.trapezoid(density * signal, _GRID, axis=-1) / np.trapezoid(density, _GRID, axis=-1)
+
+
+def _slice(uniforms, log_density, u0: float) -> float:
+    """One slice-sampling update of u for the density exp(log_density(u)): a bracket of width SLICE_WIDTH placed
+    uniformly at random around u0, shrunk towards u0 at every rejection (Neal 2003, §4.2 with no stepping out),
+    which leaves the density invariant."""
+    level = log_density(u0) + math.log(max(next(uniforms), 1e-300))
+    lo = u0 - SLICE_WIDTH * next(uniforms)
+    hi = lo + SLICE_WIDTH
+    for _ in range(200):  # the bracket halves on average at each rejection: 200 leave it at u0 to rounding
+        u = lo + (hi - lo) * next(uniforms)
+        if log_density(u) > level:
+            return u
+        if u < u0:
+            lo = u
+        else:
+            hi = u
+    return u0
