@@ -850,6 +850,11 @@ def _run_fit(args) -> int:
                 posterior.draws["w"], data.X, names=data.feature_names, center=args.bias != "none",
                 noise_sd=1.0 if classifier else float(posterior.sigma_fixed or posterior.draws["sigma"].mean()),
                 map_w=map_w).to_dict()
+            projection = _projection_ranking(posterior, data, args.bias != "none") if not classifier else None
+            if isinstance(projection, str):
+                notes.append(projection)
+            elif projection is not None:
+                summary["variable_selection"]["projection"] = projection
         columns = getattr(data, "columns", None)
         if columns is not None and columns.describe():
             summary["columns"] = columns.describe()
@@ -956,11 +961,35 @@ def _format_fit(s: dict, seconds: float) -> str:
             names = [k for k, v in rows.items() if v[rule]]
             shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
             lines.append(f"selected by {label}: {len(names)} of {len(rows)}" + (f" ({shown})" if names else ""))
+        proj = chosen.get("projection")
+        if proj:
+            first = ", ".join(proj["ranking"][:10]) + (", …" if len(proj["ranking"]) > 10 else "")
+            size = proj["suggested_size"]
+            lines.append(f"projection-predictive ranking: {first}; suggested size "
+                         + (f"{size} (elpd_loo within 1 se of the full posterior's)" if size is not None
+                            else f"none of the first {len(proj['ranking'])}"))
     m = s.get("map") or {}
     if m.get("definition"):
         lines += ["", f"MAP: {m['definition']}" + (f"; not reported: {m['reason']}" if m.get("reason") else "")]
     return "\n".join(lines)
 
+
+
+#: the projection search holds the fitted values of every draw it uses (n × draws): at most this many numbers
+_PROJECTION_VALUES = 20_000_000
+
+
+def _projection_ranking(posterior, data, bias: bool):
+    """The projection-predictive ranking (:mod:`bayesreg.projection`) for ``summary.json``, from at most 1000
+    draws and at most _PROJECTION_VALUES fitted values; a note (str) when the rows are too many for 50 draws."""
+    from .projection import projection_ranking
+
+    draws = min(1000, _PROJECTION_VALUES // max(data.n, 1))
+    if draws < 50:
+        return f"{data.n} rows are too many for the projection-predictive ranking (it holds n × draws values)"
+    sigma = posterior.sigma_fixed if posterior.sigma_fixed is not None else posterior.draws["sigma"]
+    return projection_ranking(posterior.draws["w"], posterior.draws.get("b") if bias else None, sigma, data.X,
+                              data.y, names=data.feature_names, bias=bias, max_draws=draws).to_dict()
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -97,18 +97,22 @@ def test_the_findings(study):
     assert s["penalties"]["closed_form_vs_quadrature"] < 1e-8
     tau = s["diagnostics"]["horseshoe"]["tau"]
     assert tau["ess_bulk"] >= st.TAU_ESS_MIN and tau["r_hat"] < st.tau_rhat_limit(tau["ess_bulk"])
+    pj = s["projection"]
+    assert pj["true_in_first"] == 10 and sorted(pj["order"][:10]) == s["true_nonzero"]
+    assert pj["suggested_size"] is not None and pj["true"] + pj["false"] == pj["suggested_size"]
 
 
 def _numbers(study) -> st.SparseTruthResult:
     """The numbers :func:`~bayesreg.studies.sparse_truth.check` reads, rebuilt from the study's summary."""
     s = copy.deepcopy(study.summary)
     return st.SparseTruthResult(0, True, None, s["settings"], s["fits"], s["lasso_map"], s["loo"], s["penalties"],
-                                s["diagnostics"])
+                                s["diagnostics"], s["projection"])
 
 
 def test_the_checks_fail_when_the_numbers_do(study):
     """Rebuilt from the summary, the numbers pass the same checks; swap the horseshoe's numbers with ridge's, add a
-    false positive too many, a slow chain and a LOO table that is not ArviZ's: those checks fail."""
+    false positive too many, a slow chain, a LOO table that is not ArviZ's and a projection ranking that misses a
+    signal: those checks fail."""
     good = _numbers(study)
     assert [c.to_dict() for c in st.check(good)] == [c.to_dict() for c in study.checks]
     bad = _numbers(study)
@@ -119,10 +123,11 @@ def test_the_checks_fail_when_the_numbers_do(study):
     tau["r_hat"] = st.tau_rhat_limit(tau["ess_bulk"]) + 0.01
     bad.diagnostics["horseshoe"]["lambda"]["r_hat"] = 1.02
     bad.loo["rows"][0]["elpd_loo_own"] += 0.5
+    bad.projection["true_in_first"] -= 1
     failed = {c.name for c in st.check(bad) if not c.passed}
     for start in ("estimation error ‖E[w|y] − w*‖: ridge", "held-out RMSE of the posterior-mean prediction: ridge",
                   "SAVS under the horseshoe: zero weights", "horseshoe Gibbs: worst split R-hat",
-                  "horseshoe Gibbs: split R-hat of τ", "LOO table"):
+                  "horseshoe Gibbs: split R-hat of τ", "LOO table", "projection predictive"):
         assert any(name.startswith(start) for name in failed), start
 
 

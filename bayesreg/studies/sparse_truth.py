@@ -111,7 +111,8 @@ def sparse_problem(seed: int) -> SparseProblem:
 @dataclass
 class SparseTruthResult:
     """What :func:`compute` found: the data, the fits (``fits[name]``: the posterior and its assessment), the
-    lasso's MAP, the LOO table, the penalty curves and the horseshoe's diagnostics."""
+    lasso's MAP, the LOO table, the penalty curves, the horseshoe's diagnostics and the projection-predictive
+    ranking from the horseshoe's posterior."""
 
     seed: int
     quick: bool
@@ -122,6 +123,7 @@ class SparseTruthResult:
     loo: dict
     penalties: dict
     diagnostics: dict
+    projection: dict
 
 
 # ------------------------------------------------------------------------------------------ assessments
@@ -358,6 +360,9 @@ def compute(*, seed: int = 0, quick: bool = False, progress=quiet) -> SparseTrut
         warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto")
         loo["horseshoe_tau0_1"] = float(az.loo(horseshoe_tau0_1.to_inference_data(train, prior={})).elpd_loo)
 
+    progress("projection-predictive ranking from the horseshoe's posterior")
+    projection = _projection(horseshoe, problem)
+
     progress("the penalties of one weight")
     penalties = penalty_curves(evidence.tau, fits["lasso"]["tau_median"], fits["horseshoe"]["tau_median"], tau0,
                                seed=seed)
@@ -374,7 +379,23 @@ def compute(*, seed: int = 0, quick: bool = False, progress=quiet) -> SparseTrut
                 "lasso_prior_rate_share": LASSO_RATE / (LASSO_RATE + D * fits["lasso"]["tau_median"] ** 2),
                 "oracle_rmse": float(np.sqrt(np.mean((problem.test.y - problem.test.X @ problem.true_w
                                                       - problem.true_b) ** 2)))}
-    return SparseTruthResult(seed, quick, problem, settings, fits, lasso_map, loo, penalties, diagnostics)
+    return SparseTruthResult(seed, quick, problem, settings, fits, lasso_map, loo, penalties, diagnostics,
+                             projection)
+
+
+def _projection(post, problem: SparseProblem) -> dict:
+    """The forward projection search from the horseshoe's posterior (:mod:`bayesreg.projection`), and how many of
+    the true non-zero weights its first 10 and its suggested size hold."""
+    from ..projection import projection_ranking
+
+    train = problem.train
+    ranking = projection_ranking(post.draws["w"], post.draws["b"], problem.noise_sd, train.X, train.y)
+    nonzero = set(np.flatnonzero(problem.true_w).tolist())
+    size = ranking.suggested_size
+    kept = set(ranking.order[: size or 0])
+    return {**ranking.to_dict(), "order": list(ranking.order),
+            "true_in_first": len(nonzero & set(ranking.order[:NONZERO])),
+            "true": len(nonzero & kept), "false": len(kept - nonzero)}
 
 
 # ------------------------------------------------------------------------------------------ checks
@@ -432,6 +453,9 @@ def check(r: SparseTruthResult) -> list[Check]:
                        f"of {NONZERO}"),
         Check.at_most("SAVS under the horseshoe: zero weights selected (false positives)", h["savs_false"],
                       SAVS_FALSE_MAX, f"of {D - NONZERO}"),
+        Check.at_least("projection predictive (horseshoe reference): true non-zero weights among the first "
+                       f"{NONZERO} ranked", r.projection["true_in_first"], NONZERO,
+                       f"forward search; suggested size {r.projection['suggested_size']}"),
         Check.at_most("horseshoe Gibbs: worst split R-hat over w and the λ_j", worst_rhat, RHAT_MAX,
                       f"{CHAINS} chains × {r.settings['horseshoe_draws']} draws (every 5th sweep); Vehtari et al. "
                       "(2021)"),
@@ -504,6 +528,13 @@ def render(r: SparseTruthResult, checks: list[Check]) -> StudyResult:
         sel_rows.append([_LABELS[name], "SAVS", v["savs_true"], v["savs_false"]])
         sel_rows.append([_LABELS[name], "94% interval excludes 0", v["credible_true"], v["credible_false"]])
     sel_rows.append([f"lasso MAP, α = {lm['alpha']:.3g} (LassoCV)", "exact non-zero", lm["true"], lm["false"]])
+    pj = r.projection
+    sel_rows.append([_LABELS["horseshoe"], f"projection predictive, suggested size {pj['suggested_size']}",
+                     pj["true"], pj["false"]])
+    signal = r.problem.true_w != 0
+    proj_rows = [[row["size"], row["added"] or "(intercept only)",
+                  ("yes" if signal[pj["order"][row["size"] - 1]] else "no") if row["size"] else "",
+                  row["kl"], row["elpd_loo"], row["diff"], row["diff_se"]] for row in pj["sizes"]]
     selection = Section(
         "Which weights are selected",
         f"SAVS (Ray & Bhattacharya 2018) sparsifies each posterior draw and keeps a weight that is non-zero in over "
@@ -513,10 +544,21 @@ def render(r: SparseTruthResult, checks: list[Check]) -> StudyResult:
         f"coordinate descent). Under the horseshoe SAVS finds {hs['savs_true']} of the {nz} with {hs['savs_false']} "
         f"false positives. The CV lasso finds {lm['true']} with {lm['false']} false: one λ₁ for every weight, and "
         "the one that predicts best is small enough to leave the signals large, which lets many noise weights "
-        "through.",
+        "through.\n\n"
+        f"The projection-predictive search (Piironen, Paasiniemi & Vehtari 2020) ranks the columns by how close a "
+        f"submodel's projection of the horseshoe's posterior comes to its predictions: its first {nz} are "
+        f"{pj['true_in_first']} of the {nz} true signals. The suggested size, the smallest whose elpd_loo is within "
+        f"one standard error of the full posterior's, is {pj['suggested_size']}. The search saw all the rows, so "
+        "the elpd of the later sizes is optimistic; the smallest signals sit near the noise (6σ/√n) and the "
+        "suggested size can stop short of them.",
         tables=[Table("Selection: true and false positives", ["posterior / estimate", "rule",
                                                               f"true positives (of {nz})", f"false positives (of {z})"],
-                      sel_rows)])
+                      sel_rows),
+                Table("Projection predictive: forward search from the horseshoe's posterior",
+                      ["size", "column added", "truly non-zero", "KL / row", "elpd_loo", "elpd − reference",
+                       "se"], proj_rows,
+                      f"reference elpd_loo {pj['reference_elpd_loo']:.1f}; KL: mean over draws of "
+                      "½ log(σ²_⊥/σ²); the search used every row")])
 
     loo_rows = [[_LABELS[row["fit"]], row["rank"], row["elpd_loo"], row["se"], row["elpd_diff"], row["dse"],
                  row["p_loo"], row["weight"], f"{row['k_hat_over']} of {row['n']}", f[row["fit"]]["lpd"] * s["n"]]
@@ -561,6 +603,7 @@ def render(r: SparseTruthResult, checks: list[Check]) -> StudyResult:
         "loo": public(r.loo),
         "penalties": {k: v for k, v in public(r.penalties).items() if not isinstance(v, list)},
         "diagnostics": public(d),
+        "projection": public(r.projection),
         "true_nonzero": [int(j) for j in np.flatnonzero(r.problem.true_w)],
     }
     intro = (f"Ten of {D} weights are non-zero, the other 190 exactly 0, on a d2l-like problem (n = {N_TRAIN}, "
