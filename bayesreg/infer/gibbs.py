@@ -317,15 +317,15 @@ class _Sampler:
         delta = rng.standard_normal((chains, k))
         rhs = a * inv_sigma[:, None] - ((u @ R.T) * inv_sigma[:, None] + delta)
         omega = np.empty((chains, k))
-        for chain in range(chains):  # one Cholesky per chain: the k × k system is symmetric and ≥ I
-            scaled = R * (root_v[chain] * inv_sigma[chain])                   # Φ D^½
+        scaled = np.empty_like(R)
+        for chain in range(chains):  # one Cholesky solve per chain: the k × k system is symmetric and ≥ I
+            np.multiply(R, root_v[chain] * inv_sigma[chain], out=scaled)      # Φ D^½
             M = scaled @ scaled.T
             M.flat[:: k + 1] += 1.0
-            factor, info = lapack.dpotrf(M, lower=1, clean=0, overwrite_a=1)
+            _, omega[chain], info = lapack.dposv(M, rhs[chain], lower=1, overwrite_a=1)
             if info != 0:
                 raise SpecError("the Gibbs sampler's low-rank system is numerically singular: rescale X and y to "
                                 "moderate units")
-            omega[chain], _ = lapack.dpotrs(factor, rhs[chain], lower=1)
         w = u + v * (omega @ R) * inv_sigma[:, None]                          # u + DΦᵀω
         if self.bias.kind == "flat":
             c = self.stats.y_mean + np.sqrt(sigma2 / self.stats.n) * rng.standard_normal(chains)
@@ -337,10 +337,15 @@ class _Sampler:
         """The likelihood of w_j given every other coordinate of θ, per chain: exp(−(a w_j² − 2r w_j)/(2σ²)) with
         a = G_jj and r = h_j − Σ_{k≠j} G_jk θ_k, where G = gram + σ² × coupling (the normal bias's prior
         couples c and w) and θ = (w, c), or w when the model has no bias."""
-        theta = np.column_stack([w, c]) if self.bias.present else w
-        row = self.gram[j] + sigma2[:, None] * self.coupling[j]
-        a = row[:, j]
-        return a, self.h[j] - np.einsum("cp,cp->c", row, theta) + a * w[:, j]
+        d = self.d
+        gram, coupling = self.gram[j], self.coupling[j]
+        a = gram[j] + sigma2 * coupling[j]
+        r = self.h[j] - w @ gram[:d] + a * w[:, j]
+        if self.bias.present:
+            r -= c * gram[d]
+        if self.bias.kind == "normal":  # the only bias whose prior couples c and w
+            r -= sigma2 * (w @ coupling[:d] + c * coupling[d])
+        return a, r
 
     def coordinates(self, w: np.ndarray, c: np.ndarray, sigma2: np.ndarray):
         """:meth:`coordinate` for every j at once: a and r of shape (C, d)."""
