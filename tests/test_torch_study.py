@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from bayesreg.studies import StudyResult
+from bayesreg.studies import torch_run as tr
 from scripts import load_script
 
 pytest.importorskip("laplace")
@@ -51,7 +52,8 @@ def test_the_chapters_run(study):
     assert d["log_ml_trained"] < d["log_evidence"] - 100
     # the evidence prefers a much weaker decay, whose prior sd is near the true weights' 0.01
     assert d["interior"] and 0.01 < d["preferred_wd"] < 1.0 and 0.003 < d["preferred_tau"] < 0.03
-    assert d["preferred_wd"] == pytest.approx(3.0 * d["best_lam_exact"] / 30.0, rel=1e-6)
+    # Brent's method fixes an argmax of a flat curve only to the study's ARGMAX (1.2e-6 measured on one machine)
+    assert d["preferred_wd"] == pytest.approx(3.0 * d["best_lam_exact"] / 30.0, rel=tr.ARGMAX)
     cov = d["coverage"]
     assert all(0 <= v <= 1 for v in cov.values())
     assert cov["exact_at_preferred"] > cov["exact_at_wd3"] and cov["exact_at_preferred"] > cov["laplace_at_trained"]

@@ -150,15 +150,20 @@ def _agreement(a, b) -> tuple[float, float]:
 
 
 def _z_scores(a, b) -> tuple[float, float]:
-    """The largest gaps between two runs in units of their Monte Carlo standard errors (ArviZ bulk ESS of each
-    weight in each run): posterior means, se = sd·√(1/ESS_a + 1/ESS_b); sds, the ratio's se ≈ √(1/(2ESS_a) +
-    1/(2ESS_b)) (a Gaussian's sd estimate from m effective draws has relative error 1/√(2m))."""
+    """The largest gaps between two runs in units of their Monte Carlo standard errors: posterior means, se =
+    sd·√(1/ESS_a + 1/ESS_b) with ArviZ's bulk ESS of each weight in each run; sds, the ratio's se ≈
+    √(1/(2ESS_a) + 1/(2ESS_b)) with ArviZ's ESS for the sd (of the squared deviations, which mix more slowly than
+    the draws themselves in one sampler and faster in another), since a Gaussian's sd estimate from m effective
+    draws has relative error 1/√(2m)."""
     import arviz as az
 
-    ess = [az.ess(az.convert_to_dataset({"w": p.draws["w"]}), method="bulk")["w"].values for p in (a, b)]
+    def ess(method):
+        return [az.ess(az.convert_to_dataset({"w": p.draws["w"]}), method=method)["w"].values for p in (a, b)]
+
+    bulk, for_sd = ess("bulk"), ess("sd")
     wa, wb = a.flat("w"), b.flat("w")
-    mean_z = np.abs(wa.mean(0) - wb.mean(0)) / (wb.std(0) * np.sqrt(1.0 / ess[0] + 1.0 / ess[1]))
-    sd_z = np.abs(wa.std(0) / wb.std(0) - 1.0) / np.sqrt(0.5 / ess[0] + 0.5 / ess[1])
+    mean_z = np.abs(wa.mean(0) - wb.mean(0)) / (wb.std(0) * np.sqrt(1.0 / bulk[0] + 1.0 / bulk[1]))
+    sd_z = np.abs(wa.std(0) / wb.std(0) - 1.0) / np.sqrt(0.5 / for_sd[0] + 0.5 / for_sd[1])
     return float(mean_z.max()), float(sd_z.max())
 
 
