@@ -123,7 +123,7 @@ def test_the_checks_fail_when_the_numbers_do(study):
     tau["r_hat"] = st.tau_rhat_limit(tau["ess_bulk"]) + 0.01
     bad.diagnostics["horseshoe"]["lambda"]["r_hat"] = 1.02
     bad.loo["rows"][0]["elpd_loo_own"] += 0.5
-    bad.projection["true_in_first"] -= 1
+    bad.projection["true_in_first"] = st.PROJECTION_TRUE_MIN - 1
     failed = {c.name for c in st.check(bad) if not c.passed}
     for start in ("estimation error ‖E[w|y] − w*‖: ridge", "held-out RMSE of the posterior-mean prediction: ridge",
                   "SAVS under the horseshoe: zero weights", "horseshoe Gibbs: worst split R-hat",

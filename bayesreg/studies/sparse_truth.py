@@ -69,6 +69,9 @@ TAU_ESS_MIN = 150
 #: 0.012 (mean 0.0067): scatter, not disagreement. R-hat < 1.01 every time would need τ's ESS ≳ 1400.
 TAU_RHAT_TAIL = 0.999
 SAVS_FALSE_MAX = 2               # of the 190 zero weights, 1%
+#: of the 10 true signals, how many the projection ranking's first 10 must hold: over seeds 0–9 it held 10 nine
+#: times and 9 once (seed 9: a noise column entered third, and a signal of 6.7σ/√n came 11th)
+PROJECTION_TRUE_MIN = NONZERO - 1
 K_HAT_LIMIT = 0.7                # Pareto k̂ above this: that row's PSIS-LOO estimate is unreliable
 Z_MAX = 4.5                      # |z| limit of a Monte Carlo comparison over ≲ 100 values (P(any beyond) < 1e-3)
 GAP_Z = 3.0                      # a difference counts when it is this many Monte Carlo standard errors
@@ -454,8 +457,9 @@ def check(r: SparseTruthResult) -> list[Check]:
         Check.at_most("SAVS under the horseshoe: zero weights selected (false positives)", h["savs_false"],
                       SAVS_FALSE_MAX, f"of {D - NONZERO}"),
         Check.at_least("projection predictive (horseshoe reference): true non-zero weights among the first "
-                       f"{NONZERO} ranked", r.projection["true_in_first"], NONZERO,
-                       f"forward search; suggested size {r.projection['suggested_size']}"),
+                       f"{NONZERO} ranked", r.projection["true_in_first"], PROJECTION_TRUE_MIN,
+                       f"forward search; suggested size {r.projection['suggested_size']}; over seeds 0–9 the first "
+                       "10 held all 10 nine times and 9 once"),
         Check.at_most("horseshoe Gibbs: worst split R-hat over w and the λ_j", worst_rhat, RHAT_MAX,
                       f"{CHAINS} chains × {r.settings['horseshoe_draws']} draws (every 5th sweep); Vehtari et al. "
                       "(2021)"),
