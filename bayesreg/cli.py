@@ -975,18 +975,23 @@ def _format_fit(s: dict, seconds: float) -> str:
 
 
 
-#: the projection search holds the fitted values of every draw it uses (n × draws): at most this many numbers
+#: the projection search holds the fitted values of every draw it uses (n × draws): at most this many numbers …
 _PROJECTION_VALUES = 20_000_000
+#: … and its steps cost about size × n × d × draws multiply-adds: at most this many (a few seconds)
+_PROJECTION_WORK = 2_000_000_000
 
 
 def _projection_ranking(posterior, data, bias: bool):
     """The projection-predictive ranking (:mod:`bayesreg.projection`) for ``summary.json``, from at most 1000
-    draws and at most _PROJECTION_VALUES fitted values; a note (str) when the rows are too many for 50 draws."""
-    from .projection import projection_ranking
+    draws, _PROJECTION_VALUES fitted values and _PROJECTION_WORK multiply-adds; a note (str) when that leaves
+    fewer than 50 draws."""
+    from .projection import DEFAULT_MAX_SIZE, projection_ranking
 
-    draws = min(1000, _PROJECTION_VALUES // max(data.n, 1))
+    steps = min(DEFAULT_MAX_SIZE, data.d)
+    draws = min(1000, _PROJECTION_VALUES // max(data.n, 1), _PROJECTION_WORK // max(steps * data.n * data.d, 1))
     if draws < 50:
-        return f"{data.n} rows are too many for the projection-predictive ranking (it holds n × draws values)"
+        return (f"{data.n} rows × {data.d} features are too many for the projection-predictive ranking in "
+                "summary.json (run bayesreg.projection.projection_ranking on the draws)")
     sigma = posterior.sigma_fixed if posterior.sigma_fixed is not None else posterior.draws["sigma"]
     return projection_ranking(posterior.draws["w"], posterior.draws.get("b") if bias else None, sigma, data.X,
                               data.y, names=data.feature_names, bias=bias, max_draws=draws).to_dict()

@@ -102,3 +102,14 @@ def test_bad_input_is_refused_in_one_line():
         projection_ranking(w, b, sigma, X, y[:3])
     with pytest.raises(SpecError, match="max_size must be at least 1"):
         projection_ranking(w, b, sigma, X, y, max_size=0)
+
+
+def test_fit_leaves_the_ranking_out_of_summary_when_it_would_be_too_big():
+    """`bayesreg fit` bounds the ranking's memory (n × draws) and work (size × n × d × draws): 10⁶ rows × 100
+    features would leave fewer than 50 draws, so it says so in a note instead."""
+    from types import SimpleNamespace
+
+    from bayesreg.cli import _projection_ranking
+
+    note = _projection_ranking(None, SimpleNamespace(n=10**6, d=100), True)
+    assert isinstance(note, str) and "too many for the projection-predictive ranking" in note
