@@ -155,12 +155,13 @@ reports the mode in the MAP column, with its definition: the joint mode of (w, b
 hierarchical τ the mode of its marginal posterior where that has a closed form, else no value and the reason.
 
 Writes DIR/posterior.nc (ArviZ InferenceData, with a prior group), DIR/summary.json (per parameter: mean, sd,
-94% HDI, MAP, R-hat, ESS; the health verdict; the same --seed gives the same file), DIR/model.json (the column
-recipe and, for an exact fit, the closed form: what `bayesreg predict` reads), DIR/timing.json (seconds) and
-diagnostic plots (PNG). An unreliable posterior (divergences, R-hat ≥ 1.01, low ESS, SVI not converged) is
-flagged on the terminal and in summary.json ("reliable": false, with the reasons). Fewer than 100 draws in all
-are refused. Everything is built in a temporary directory and renamed into place: an error or Ctrl-C leaves
-complete results or none.
+94% HDI, MAP, R-hat, ESS; the health verdict; which weights matter: SAVS, the 94% interval rule and, for
+regression, a projection-predictive ranking with its suggested size; the same --seed gives the same file),
+DIR/model.json (the column recipe and, for an exact fit, the closed form: what `bayesreg predict` reads),
+DIR/timing.json (seconds) and diagnostic plots (PNG). An unreliable posterior (divergences, R-hat ≥ 1.01, low
+ESS, SVI not converged) is flagged on the terminal and in summary.json ("reliable": false, with the reasons).
+Fewer than 100 draws in all are refused. Everything is built in a temporary directory and renamed into place: an
+error or Ctrl-C leaves complete results or none.
 
 a classifier (--likelihood logistic: a two-class target, no σ, λ = 1/τ²):
   # scikit-learn's LogisticRegression(C=1) read as a prior, its posterior by NUTS (the default; gibbs: the
