@@ -874,6 +874,12 @@ def _run_fit(args) -> int:
 
             figures = (point_figures(posterior) if posterior.diagnostics.point_estimate
                        else fit_figures(idata, posterior.info.get("map")))
+            projection = (summary.get("variable_selection") or {}).get("projection")
+            if projection:
+                from .plots import projection_curve
+
+                figures["projection"] = projection_curve(projection).figure
+                figures["projection"].tight_layout()  # the rotated column names
             for name, fig in figures.items():
                 save_figure(fig, tmp / f"{name}.png")
     args._committed = True

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["curves_against_lambda", "credible_intervals", "selection_curves"]
+__all__ = ["curves_against_lambda", "credible_intervals", "selection_curves", "projection_curve"]
 
 
 # vertical λ marks: colours kept apart from the curves' C0, C1, ... and the same from panel to panel
@@ -443,3 +443,41 @@ def shrinkage_penalty(reading: dict, *, name: str = "prior"):
     axes[1].set_title("over six decades")
     fig.suptitle(f"{reading['prior']}", fontsize=9)
     return fig
+
+
+def projection_curve(ranking: dict, *, signal=None, title: str | None = None, ax=None):
+    """The projection-predictive search as projpred draws it: elpd_loo of each submodel size minus the full
+    posterior's, ± one standard error of the difference, the suggested size marked; ``ranking`` is
+    :meth:`~bayesreg.projection.ProjectionRanking.to_dict`. ``signal`` (optional, one bool per size ≥ 1): whether
+    the column added at that size is known to matter, drawn filled, else hollow."""
+    ax = _axes(ax)
+    sizes = np.array([row["size"] for row in ranking["sizes"]])
+    diff = np.array([row["diff"] for row in ranking["sizes"]])
+    se = np.array([row["diff_se"] for row in ranking["sizes"]])
+    ax.axhline(0.0, color="0.4", ls="--", lw=1.0, label="full posterior")
+    ax.errorbar(sizes, diff, yerr=se, color="C0", lw=1.2, capsize=2, zorder=1)
+    if signal is None:
+        ax.plot(sizes, diff, "o", color="C0", ms=4, zorder=2)
+    else:
+        known = np.concatenate([[False], np.asarray(signal, dtype=bool)])
+        ax.plot(sizes[known], diff[known], "o", color="C0", ms=5, zorder=2, label="column added: a true signal")
+        ax.plot(sizes[~known], diff[~known], "o", mfc="white", color="C0", ms=5, zorder=2,
+                label="column added: not a signal (or the intercept)")
+    size = ranking.get("suggested_size")
+    if size is not None:
+        ax.axvline(size, color=_MARK_COLORS[0], ls=":", lw=1.4, label=f"suggested size {size}")
+    if len(sizes) <= 31:  # name the column each size adds
+        ax.set_xticks(sizes)
+        ax.set_xticklabels(["0: none"] + [f"{row['size']}: {row['added']}" for row in ranking["sizes"][1:]],
+                           rotation=60, ha="right", fontsize=8)
+        ax.set_xlabel("submodel size: the column the search added")
+    else:
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("submodel size (columns, in the order the search added them)")
+    ax.set_ylabel("elpd_loo − the full posterior's")
+    ax.set_title(title or "Projection predictive: forward search")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    return ax

@@ -521,6 +521,7 @@ def test_cli_fits_a_horseshoe_and_refuses_a_lambda(tmp_path, capsys):
     projection = summary["variable_selection"]["projection"]
     assert projection["ranking"][0] == "bmi" and len(projection["sizes"]) == 11
     assert f"projection-predictive ranking: {projection['ranking'][0]}, " in text
+    assert (out / "projection.png").stat().st_size > 10_000
     assert main(["fit", "--data", "diabetes", "--prior", "horseshoe", "--lam", "3", "--sigma", "54",
                  "--out", str(tmp_path / "x")]) == 2
     assert "has no λ" in capsys.readouterr().err

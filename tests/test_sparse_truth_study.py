@@ -15,7 +15,7 @@ from bayesreg.studies import StudyResult
 from bayesreg.studies import sparse_truth as st
 from scripts import load_script
 
-FIGURES = {"penalties", "posterior_vs_truth"}
+FIGURES = {"penalties", "posterior_vs_truth", "projection"}
 FITS = ("ridge", "lasso", "horseshoe", "horseshoe, τ₀ = 1")
 
 
