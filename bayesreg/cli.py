@@ -981,7 +981,6 @@ def _format_fit(s: dict, seconds: float) -> str:
     return "\n".join(lines)
 
 
-
 #: the projection search holds the fitted values of every draw it uses (n × draws): at most this many numbers …
 _PROJECTION_VALUES = 20_000_000
 #: … and its steps cost about size × n × d × draws multiply-adds: at most this many (a few seconds)
@@ -1000,8 +999,11 @@ def _projection_ranking(posterior, data, bias: bool):
         return (f"{data.n} rows × {data.d} features are too many for the projection-predictive ranking in "
                 "summary.json (run bayesreg.projection.projection_ranking on the draws)")
     sigma = posterior.sigma_fixed if posterior.sigma_fixed is not None else posterior.draws["sigma"]
-    return projection_ranking(posterior.draws["w"], posterior.draws.get("b") if bias else None, sigma, data.X,
-                              data.y, names=data.feature_names, bias=bias, max_draws=draws).to_dict()
+    try:
+        return projection_ranking(posterior.draws["w"], posterior.draws.get("b") if bias else None, sigma, data.X,
+                                  data.y, names=data.feature_names, bias=bias, max_draws=draws).to_dict()
+    except SpecError as err:  # e.g. too few rows to rank: the fit stands without it
+        return f"no projection-predictive ranking: {err}"
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

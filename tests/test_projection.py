@@ -113,3 +113,17 @@ def test_fit_leaves_the_ranking_out_of_summary_when_it_would_be_too_big():
 
     note = _projection_ranking(None, SimpleNamespace(n=10**6, d=100), True)
     assert isinstance(note, str) and "too many for the projection-predictive ranking" in note
+
+
+def test_fit_keeps_going_with_a_note_when_the_data_cannot_be_ranked():
+    """Two rows leave no submodel to rank: the ranking's one-line refusal becomes a note, not a failed fit."""
+    from types import SimpleNamespace
+
+    from bayesreg.cli import _projection_ranking
+
+    rng = np.random.default_rng(0)
+    draws = {"w": rng.normal(size=(2, 50, 3)), "b": rng.normal(size=(2, 50))}
+    posterior = SimpleNamespace(sigma_fixed=1.0, draws=draws)
+    data = SimpleNamespace(n=2, d=3, X=rng.normal(size=(2, 3)), y=rng.normal(size=2), feature_names=("a", "b", "c"))
+    note = _projection_ranking(posterior, data, True)
+    assert isinstance(note, str) and note.startswith("no projection-predictive ranking: ") and "rows" in note
