@@ -267,6 +267,11 @@ def findings(results: Sequence[StudyResult], summary: dict) -> list[str]:
                    f"truth (lasso {fits['lasso']['error']:.2g}, ridge {fits['ridge']['error']:.2g}); SAVS under it "
                    f"selects {h['savs_true']} of the 10 with {h['savs_false']} false positives, and its intervals "
                    f"cover {h['covered_nonzero']} of 10 non-zero weights (ridge {fits['ridge']['covered_nonzero']}).")
+        projection = get(s, "sparse_truth", "projection")
+        if projection:
+            out.append(f"Its projection-predictive ranking puts {projection['true_in_first']} of the 10 true signals "
+                       f"first and suggests keeping {projection['suggested_size']} columns "
+                       f"({projection['false']} of them noise).")
     mine = s.get("your_data")
     if mine:
         out.append(f"On {mine['data']} ({mine['n']} rows, {mine['d']} features) the evidence picks "
