@@ -31,6 +31,7 @@ prediction and feature selection*, Electronic Journal of Statistics 14(1), 2155�
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,16 +65,21 @@ def project(w, b, sigma, X, columns, *, bias: bool = True):
     """The projection of every reference draw onto the submodel with ``columns`` (module docstring):
     (β_⊥ (S, |M|), c_⊥ (S,), σ_⊥ (S,)); c_⊥ is 0 when ``bias`` is False."""
     X, mu, sigma = _reference(w, b, sigma, X, bias)
+    return _project_fitted(X, mu, sigma, columns, bias)[:3]
+
+
+def _project_fitted(X, mu, sigma, columns, bias: bool):
+    """:func:`project` from the reference's fitted values μ (n, S): (β_⊥, c_⊥, σ_⊥, μ_⊥)."""
     n = X.shape[0]
     design = X[:, list(columns)]
     if bias:
         design = np.column_stack([design, np.ones(n)])
     coef = np.linalg.lstsq(design, mu, rcond=None)[0] if design.shape[1] else np.zeros((0, mu.shape[1]))
-    resid = mu - design @ coef
-    sigma_perp = np.sqrt(sigma**2 + np.sum(resid**2, axis=0) / n)
+    mu_perp = design @ coef
+    sigma_perp = np.sqrt(sigma**2 + np.sum((mu - mu_perp) ** 2, axis=0) / n)
     if bias:
-        return coef[:-1].T, coef[-1], sigma_perp
-    return coef.T, np.zeros(mu.shape[1]), sigma_perp
+        return coef[:-1].T, coef[-1], sigma_perp, mu_perp
+    return coef.T, np.zeros(mu.shape[1]), sigma_perp, mu_perp
 
 
 @dataclass(frozen=True)
@@ -153,8 +159,6 @@ def _loo(pointwise: np.ndarray):
 
     ll = pointwise[None, :, :]
     idata = az.from_dict(posterior={"_": np.zeros(ll.shape[:2])}, log_likelihood={"y": ll})
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the k̂ warning: counted and reported instead
         res = az.loo(idata, pointwise=True)
@@ -188,8 +192,7 @@ def projection_ranking(w, b, sigma, X, y, *, names=None, bias: bool = True, max_
     ref_elpd, ref_se, ref_i, _ = _loo(_pointwise(y, mu, s_arr))
     kl, elpd, se, diff, diff_se, over = [], [], [], [], [], []
     for k in range(len(order) + 1):
-        coef, c, s_perp = project(w[pick], b_arr, s_arr, X, order[:k], bias=bias)
-        mu_perp = X[:, order[:k]] @ coef.T + (c if bias else 0.0)
+        _, _, s_perp, mu_perp = _project_fitted(X, mu, s_arr, order[:k], bias)
         kl.append(float(np.mean(np.log(s_perp / s_arr))))
         e, e_se, e_i, e_over = _loo(_pointwise(y, mu_perp, s_perp))
         elpd.append(e)
