@@ -72,7 +72,7 @@ import time
 from collections.abc import Callable
 
 import numpy as np
-from scipy.linalg import lapack
+from scipy.linalg import blas, lapack
 
 from ..errors import SpecError
 from ..priors import Bias, Laplace, SigmaPrior, parse_bias, parse_sigma_prior
@@ -243,6 +243,8 @@ class _Sampler:
         max_rank = n - 1 if bias.kind == "flat" else n + (bias.kind == "normal")
         if bias.kind != "normal" and max_rank <= self.LOW_RANK_FRACTION * d:
             self.low_rank = self._factor()
+            k = self.low_rank[0].shape[0]
+            self._low_rank_buffers = (np.empty((k, d)), np.asfortranarray(np.eye(k)))
 
     def _factor(self):
         """R (k, d) and a (k,) with RᵀR = G_w and Rᵀa = h_w for the w-block of the Gram matrix: S_xx, S_xy for a
@@ -317,11 +319,12 @@ class _Sampler:
         delta = rng.standard_normal((chains, k))
         rhs = a * inv_sigma[:, None] - ((u @ R.T) * inv_sigma[:, None] + delta)
         omega = np.empty((chains, k))
-        scaled = np.empty_like(R)
+        factor = root_v * inv_sigma[:, None]
+        scaled, identity = self._low_rank_buffers
         for chain in range(chains):  # one Cholesky solve per chain: the k × k system is symmetric and ≥ I
-            np.multiply(R, root_v[chain] * inv_sigma[chain], out=scaled)      # Φ D^½
-            M = scaled @ scaled.T
-            M.flat[:: k + 1] += 1.0
+            np.multiply(R, factor[chain], out=scaled)                          # Φ D^½, C order (k, d)
+            # I + (ΦD^½)(ΦD^½)ᵀ, lower triangle, Fortran order: what dposv reads, without a copy or a mirror
+            M = blas.dsyrk(1.0, scaled.T, beta=1.0, c=identity, trans=1, lower=1)
             _, omega[chain], info = lapack.dposv(M, rhs[chain], lower=1, overwrite_a=1)
             if info != 0:
                 raise SpecError("the Gibbs sampler's low-rank system is numerically singular: rescale X and y to "
