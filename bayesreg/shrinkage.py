@@ -88,7 +88,10 @@ def _gamma_log(u, shape: float):
 
 
 def _inverse_gamma(rng: np.random.Generator, shape, rate):
-    """InvGamma(shape, rate) draws: rate / Gamma(shape, 1)."""
+    """InvGamma(shape, rate) draws: rate / Gamma(shape, 1) (for shape 1, the same exponential draws that
+    ``standard_gamma(1.0)`` makes, without its per-element shape test)."""
+    if isinstance(shape, float) and shape == 1.0:
+        return rate / rng.standard_exponential(np.shape(rate))
     return rate / rng.standard_gamma(shape, size=np.shape(rate))
 
 

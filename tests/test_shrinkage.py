@@ -398,6 +398,44 @@ def test_coordinate_likelihood_is_the_models_conditional_in_one_weight():
             np.testing.assert_allclose([a[chain], r[chain]], [quad, lin], rtol=1e-9)
 
 
+def test_collapsed_signal_probability_is_the_integral_of_the_collapsed_conditional():
+    """P(κ_j < ½ | w₋ⱼ, …) that picks the collapsed weights, against scipy's quad of the collapsed conditional of
+    u = log λ_j² written from the module docstring (w_j integrated out, λ_j² | ν_j ~ IG(½, 1/ν_j)), for every weight
+    and chain of a random state, weights pinned near 0, ambiguous and strong alike."""
+    from bayesreg.infer.gibbs import _prepare, _Sampler
+    from bayesreg.infer.shrinkage_gibbs import _collapsed_signal_probability
+
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(12, 5))
+    y = X @ np.array([0.0, 0.3, 1.0, 4.0, 0.05]) + 0.5 * rng.normal(size=12)
+    model = Model.gaussian(Horseshoe(0.5), 0.5)
+    stats, _, rss_min, w_hat = _prepare(br.from_arrays(X, y), None, None, rows_for_rss=False)
+    sampler = _Sampler(stats, model.bias, rss_min, w_hat)
+    updates = model.prior.gibbs_updates()
+    state = updates.start(rng, 3, 5)
+    state["nu"], state["tau2"] = np.exp(rng.normal(size=(3, 5))), np.array([1e-4, 0.05, 1.0])
+    w, c, sigma2 = rng.normal(scale=0.5, size=(3, 5)), rng.normal(size=3), np.array([0.25, 0.2, 0.4])
+    got = _collapsed_signal_probability(sampler, updates, state, w, c, sigma2)
+    a_all, r_all = sampler.coordinates(w, c, sigma2)
+    for chain in range(3):
+        tau2 = state["tau2"][chain]
+        for j in range(5):
+            a, r, rate = a_all[chain, j], r_all[chain, j], 1.0 / state["nu"][chain, j]
+
+            def log_density(u, a=a, r=r, rate=rate, tau2=tau2, s2=sigma2[chain]):
+                av = a * tau2 * math.exp(u)
+                gain = r * r / (2 * s2)
+                return -0.5 * math.log1p(av) + gain * tau2 * math.exp(u) / (1 + av) - 0.5 * u - rate / math.exp(u)
+
+            half = -math.log(a * tau2)  # κ_j = ½ there
+            peak = max(log_density(u) for u in half + np.linspace(-25, 25, 2001))
+            mass = [integrate.quad(lambda u, top=peak: math.exp(log_density(u) - top), lo, hi, limit=400)[0]
+                    for lo, hi in ((half - 25, half), (half, half + 25))]
+            want = mass[1] / sum(mass)
+            assert abs(got[chain, j] - want) < 2e-3, (chain, j, got[chain, j], want)  # Simpson, step 0.5
+    assert got.min() < 0.05 and got.max() > 0.95 and ((got > 0.15) & (got < 0.85)).any()
+
+
 def test_the_collapsed_step_goes_to_an_ambiguous_weight_only():
     """Chosen at the end of warm-up: the one-weight problem above (P(|w| < 0.1) ≈ 0.2) gets it; a weight the
     data pin far from 0 does not; without warm-up nothing is measured and nothing is chosen."""
