@@ -655,6 +655,15 @@ class _HorseshoeGibbs:
         """τ² per chain: the variances are τ²λ_j²."""
         return state["tau2"]
 
+    def global_log_prior(self, tau2: np.ndarray) -> np.ndarray:
+        """log p(log τ²) + const under τ ~ C⁺(0, τ₀), ξ integrated out: ½ log τ² − log(1 + τ²/τ₀²)."""
+        return 0.5 * np.log(tau2) - np.log1p(tau2 / self.prior.global_scale**2)
+
+    def set_global_variance(self, rng, state: dict, tau2: np.ndarray) -> None:
+        """τ² ← ``tau2`` (drawn with ξ integrated out), then ξ | τ ~ IG(1, 1/τ₀² + 1/τ²)."""
+        state["tau2"] = tau2
+        state["xi"] = _inverse_gamma(rng, 1.0, 1.0 / self.prior.global_scale**2 + 1.0 / tau2)
+
     @staticmethod
     def local_variance(state: dict, j: int) -> np.ndarray:
         return state["lambda2"][:, j]

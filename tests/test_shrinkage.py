@@ -632,3 +632,94 @@ def test_penalty_plot_refuses_what_monte_carlo_cannot_estimate():
                "l1": grid, "l2": grid**2, "prior": "p"}
     with pytest.raises(SpecError, match="too spiky"):
         shrinkage_penalty(reading)
+
+
+# -------------------------------------------------------------------------- the move of τ with w integrated out
+
+def _wide_problem(n=8, d=20, seed=5):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    w = np.zeros(d)
+    w[:3] = [1.5, -1.0, 0.5]
+    return br.from_arrays(X, X @ w + 0.3 + 0.5 * rng.normal(size=n))
+
+
+class _FixedDraws:
+    """A stand-in for the generator: every normal is ``normal``, every uniform ``uniform``."""
+
+    def __init__(self, normal, uniform):
+        self.normal, self.uniform = normal, uniform
+
+    def standard_normal(self, size):
+        return np.full(size, self.normal)
+
+    def random(self, size):
+        return np.full(size, self.uniform)
+
+
+def test_scale_move_accepts_by_the_marginal_likelihood_of_the_data():
+    """The Metropolis ratio of multiplying every prior variance by ρ: its likelihood part is the change in scipy's
+    log density of the reduced data a ~ N(0, σ²I + R diag(v) Rᵀ) (w integrated out). With the proposal fixed at ρ
+    and the uniform just below, then just above, exp(that change + the prior's), the move accepts, then rejects;
+    the accepted system's factor is the Cholesky factor of I + ρΦDΦᵀ."""
+    from scipy.linalg import blas
+
+    from bayesreg.infer.gibbs import _prepare, _Sampler
+    from bayesreg.priors import parse_bias
+
+    suff, _, rss_min, w_hat = _prepare(_wide_problem(), None, None, rows_for_rss=False)
+    sampler = _Sampler(suff, parse_bias("flat"), rss_min, w_hat)
+    assert sampler.moves_scale
+    R, a = sampler.low_rank
+    k = R.shape[0]
+    v, sigma2 = np.exp(np.random.default_rng(0).normal(size=suff.d)), 0.3
+
+    def log_marginal(scale):
+        return stats.multivariate_normal.logpdf(a, cov=sigma2 * np.eye(k) + R @ np.diag(scale * v) @ R.T)
+
+    system = blas.dsyrk(1.0, (R * np.sqrt(v / sigma2)).T, beta=1.0, c=np.asfortranarray(np.eye(k)), trans=1, lower=1)
+    checked = 0
+    for rho, log_prior in ((0.3, 0.2), (2.5, -0.4), (8.0, 0.1), (0.05, -0.3)):
+        threshold = log_marginal(rho) - log_marginal(1.0) + log_prior
+        for uniform, accept in ((math.exp(threshold) * (1 - 1e-9), True), (math.exp(threshold) * (1 + 1e-9), False)):
+            if uniform >= 1.0:  # a ratio above 1: every uniform accepts
+                continue
+            systems = [system.copy(order="F")]
+            got, accepted = sampler._move_scale(_FixedDraws(math.log(rho), uniform), systems,
+                                                (a / math.sqrt(sigma2))[None, :], 1.0,
+                                                lambda r, lp=log_prior: np.full(r.shape, lp))
+            assert bool(accepted[0]) is accept, (rho, threshold, uniform)
+            assert got[0] == pytest.approx(rho if accept else 1.0, rel=1e-12)
+            factor = np.tril(systems[0])
+            target = np.eye(k) + (rho if accept else 1.0) * (R * (v / sigma2)) @ R.T
+            np.testing.assert_allclose(factor @ factor.T, target, rtol=1e-10, atol=1e-10)
+            checked += 1
+    assert checked >= 4
+
+
+def test_tau_move_keeps_the_posterior_and_mixes_tau_faster():
+    """d = 20 > n = 8, horseshoe, σ fixed: the Gibbs sampler with the move of τ and without it (both exact) agree on
+    the posterior mean and sd of log τ and of every weight within 4.5 Monte Carlo standard errors (ESS from
+    ArviZ), and the move at least doubles τ's bulk ESS. Dropping the ½ log τ² Jacobian of the prior on log τ²
+    fails the agreement."""
+    import arviz as az
+
+    from bayesreg.infer.shrinkage_gibbs import shrinkage_gibbs
+
+    model = Model.gaussian(Horseshoe(0.5), 0.5)
+    fits = {move: shrinkage_gibbs(_wide_problem(), model, chains=4, draws=5000, warmup=500, thin=1, seed=3,
+                                  tau_move=move) for move in (True, False)}
+    assert "tau_move" in fits[True].info and "tau_move" not in fits[False].info
+    assert 0.25 < fits[True].info["tau_move"]["acceptance"] < 0.65
+    ess = {move: float(az.ess(np.log(f.draws["tau"]))) for move, f in fits.items()}
+    assert ess[True] > 2 * ess[False], ess
+    values = {move: np.concatenate([np.log(f.draws["tau"])[..., None], f.draws["w"]], axis=-1)
+              for move, f in fits.items()}
+    for moment in (lambda x: x, lambda x: (x - values[False].mean((0, 1))) ** 2):
+        means, ses = [], []
+        for move in (True, False):
+            m = moment(values[move])
+            means.append(m.mean((0, 1)))
+            ses.append(m.std((0, 1)) / np.sqrt(az.ess(az.convert_to_dataset({"x": m}))["x"].values))
+        z = np.abs(means[0] - means[1]) / np.hypot(*ses)
+        assert z.max() < 4.5, z

@@ -300,13 +300,36 @@ class _Sampler:
         c = self.stats.y_mean + sigma * eps[:, d] / np.sqrt(self.stats.n)
         return w, c
 
-    def _draw_theta_low_rank(self, rng: np.random.Generator, v: np.ndarray, sigma2: np.ndarray):
+    @property
+    def moves_scale(self) -> bool:
+        """Whether :meth:`draw_theta_moving_scale` is available (the low-rank draw, d > n)."""
+        return self.low_rank is not None
+
+    def draw_theta_moving_scale(self, rng: np.random.Generator, v: np.ndarray, sigma2: np.ndarray, step: float,
+                                log_prior_ratio):
+        """A Metropolis move of a common factor ρ of the prior variances with w integrated out, then w given them:
+        (w (C, d), c (C,), ρ (C,), accepted (C,)).
+
+        ρ = exp(step × N(0, 1)) per chain is accepted with probability min(1, p(a | ρv)/p(a | v) ×
+        exp(log_prior_ratio(ρ))): the marginal likelihood of the data, a | v, σ² ~ N(0, σ²M(v)) with
+        M(v) = I + ΦDΦᵀ (:meth:`_draw_theta_low_rank`), is −Σ log L_ii − ½‖L⁻¹α‖² up to a constant for M = LLᵀ, and
+        M(ρv) = ρM(v) + (1 − ρ)I costs one more Cholesky factorisation. ``log_prior_ratio(ρ)`` is the log ratio of
+        the prior densities of log(scale) at the proposed and the current value. Then w | ρv is drawn as in
+        :meth:`_draw_theta_low_rank` from the factor already in hand. For a global–local prior, ρ moves τ² with
+        every w integrated out (Johndrow, Orenstein & Bhattacharya 2020, *Scalable approximate MCMC algorithms for
+        the horseshoe prior*, JMLR 21(73), their exact algorithm's step for the global scale): given w, τ is pinned
+        by d weights at once and moves slowly.
+        """
+        return self._draw_theta_low_rank(rng, v, sigma2, move=(step, log_prior_ratio))
+
+    def _draw_theta_low_rank(self, rng: np.random.Generator, v: np.ndarray, sigma2: np.ndarray, move=None):
         """The same draw when G_w = RᵀR has rank k < d (Bhattacharya, Chakraborty & Mallick 2016).
 
         w | v, σ² ~ N(A⁻¹Φᵀα, A⁻¹), A = ΦᵀΦ + D⁻¹, Φ = R/σ, α = a/σ, D = diag(v): draw u ~ N(0, D) and
         δ ~ N(0, I_k), solve (ΦDΦᵀ + I_k) ω = α − (Φu + δ), and w = u + DΦᵀω. O(k²d) per chain instead of O(d³);
         the k × k system is ≥ I, so it stays well conditioned whatever v is. A flat bias's c ~ N(ȳ, σ²/n) is
-        independent of w.
+        independent of w. With ``move`` = (step, log_prior_ratio), D is first moved to ρD
+        (:meth:`draw_theta_moving_scale`), and the result has ρ and the acceptances after (w, c).
 
         Reference: A. Bhattacharya, A. Chakraborty & B. K. Mallick (2016), *Fast sampling with Gaussian scale
         mixture priors in high-dimensional regression*, Biometrika 103(4), 985–991.
@@ -315,17 +338,27 @@ class _Sampler:
         chains, k = v.shape[0], R.shape[0]
         inv_sigma = 1.0 / np.sqrt(sigma2)
         root_v = np.sqrt(v)
-        u = root_v * rng.standard_normal(v.shape)
+        z = rng.standard_normal(v.shape)
         delta = rng.standard_normal((chains, k))
-        rhs = a * inv_sigma[:, None] - ((u @ R.T) * inv_sigma[:, None] + delta)
-        omega = np.empty((chains, k))
         factor = root_v * inv_sigma[:, None]
         scaled, identity = self._low_rank_buffers
-        for chain in range(chains):  # one Cholesky solve per chain: the k × k system is symmetric and ≥ I
+        systems = []
+        for chain in range(chains):
             np.multiply(R, factor[chain], out=scaled)                          # Φ D^½, C order (k, d)
-            # I + (ΦD^½)(ΦD^½)ᵀ, lower triangle, Fortran order: what dposv reads, without a copy or a mirror
-            M = blas.dsyrk(1.0, scaled.T, beta=1.0, c=identity, trans=1, lower=1)
-            _, omega[chain], info = lapack.dposv(M, rhs[chain], lower=1, overwrite_a=1)
+            # I + (ΦD^½)(ΦD^½)ᵀ, lower triangle, Fortran order: what LAPACK reads, without a copy or a mirror
+            systems.append(blas.dsyrk(1.0, scaled.T, beta=1.0, c=identity, trans=1, lower=1))
+        if move is not None:
+            rho, accepted = self._move_scale(rng, systems, a * inv_sigma[:, None], *move)
+            v = rho[:, None] * v
+            z *= np.sqrt(rho)[:, None]
+        u = root_v * z                                                         # u ~ N(0, D)
+        rhs = a * inv_sigma[:, None] - ((u @ R.T) * inv_sigma[:, None] + delta)
+        omega = np.empty((chains, k))
+        for chain, M in enumerate(systems):  # one Cholesky solve per chain: the k × k system is symmetric and ≥ I
+            if move is None:
+                _, omega[chain], info = lapack.dposv(M, rhs[chain], lower=1, overwrite_a=1)
+            else:  # M is already the factor of the accepted system
+                omega[chain], info = lapack.dpotrs(M, rhs[chain], lower=1)
             if info != 0:
                 raise SpecError("the Gibbs sampler's low-rank system is numerically singular: rescale X and y to "
                                 "moderate units")
@@ -334,7 +367,38 @@ class _Sampler:
             c = self.stats.y_mean + np.sqrt(sigma2 / self.stats.n) * rng.standard_normal(chains)
         else:
             c = w @ self.stats.x_mean
-        return w, c
+        return (w, c) if move is None else (w, c, rho, accepted)
+
+    @staticmethod
+    def _move_scale(rng, systems, alpha, step, log_prior_ratio):
+        """The Metropolis step of :meth:`draw_theta_moving_scale`: replaces each chain's system by the Cholesky
+        factor of the accepted one (in place in ``systems``); returns ρ (1 where rejected) and the acceptances."""
+        chains, k = alpha.shape
+        proposal = np.exp(step * rng.standard_normal(chains))
+        log_uniform = np.log(rng.random(chains))
+        log_prior = np.asarray(log_prior_ratio(proposal), dtype=float)
+        accepted = np.zeros(chains, dtype=bool)
+
+        def factor(M):
+            L, info = lapack.dpotrf(M, lower=1, overwrite_a=1, clean=0)
+            if info != 0:
+                raise SpecError("the Gibbs sampler's low-rank system is numerically singular: rescale X and y to "
+                                "moderate units")
+            return L
+
+        def log_marginal(L, alpha_chain):  # log N(α; 0, LLᵀ) + const
+            white = lapack.dtrtrs(L, alpha_chain, lower=1)[0]
+            return -np.log(L.diagonal()).sum() - 0.5 * white @ white
+
+        diagonal = np.arange(k)
+        for chain, M in enumerate(systems):
+            moved = M * proposal[chain]                                        # ρM + (1 − ρ)I = I + ρΦDΦᵀ
+            moved[diagonal, diagonal] += 1.0 - proposal[chain]
+            current, moved = factor(M), factor(moved)
+            log_ratio = log_marginal(moved, alpha[chain]) - log_marginal(current, alpha[chain]) + log_prior[chain]
+            accepted[chain] = log_uniform[chain] < log_ratio
+            systems[chain] = moved if accepted[chain] else current
+        return np.where(accepted, proposal, 1.0), accepted
 
     def coordinate(self, j: int, w: np.ndarray, c: np.ndarray, sigma2: np.ndarray):
         """The likelihood of w_j given every other coordinate of θ, per chain: exp(−(a w_j² − 2r w_j)/(2σ²)) with

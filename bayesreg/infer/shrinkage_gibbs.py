@@ -5,6 +5,8 @@ s_j² = τ²λ_j², the latent scales with half-Cauchy priors, σ fixed or σ² 
 absent. Each half-Cauchy is written as an inverse-gamma mixture, which makes every full conditional standard
 (the prior's :meth:`~bayesreg.shrinkage.ShrinkagePrior.gibbs_updates` lists them). One sweep draws:
 
+0. **τ | λ, σ², y with w integrated out** (d > n only): a Metropolis step on log τ² (below), whose system is the
+   one step 1 factors anyway;
 1. **(w, b) | s, σ², y**: Gaussian, by the Bayesian lasso's blocked draw (:class:`~bayesreg.infer.gibbs._Sampler`
    with prior variances v_j = σ²s_j²): Rue's Cholesky draw of w ~ N(A⁻¹S_xy/σ², A⁻¹), A = S_xx/σ² + diag(1/v),
    O(d³) per chain when n ≥ d, and Bhattacharya, Chakraborty & Mallick's (2016) draw through the n × n system
@@ -14,6 +16,17 @@ absent. Each half-Cauchy is written as an inverse-gamma mixture, which makes eve
 3. **(λ_j, w_j) | the rest, for the ambiguous weights** (below): λ_j from its conditional with w_j integrated out,
    then w_j given λ_j;
 4. **the latent scales | w/σ**: the prior's inverse-gamma updates with q_j = w_j²/σ².
+
+**The move of τ** (0). Given the weights, τ² | w, λ, ξ is an inverse gamma with shape (d + 1)/2: pinned by d
+weights at once, it moves slowly when d is large; on the sparse d2l-like benchmark (d = 200 > n = 100) its bulk
+ESS was 65–270 of 4 × 1000 draws (seeds 0–7) and `bayesreg`'s health verdict called the fit unreliable. So when
+d > n each sweep first proposes τ'² = τ²e^(εh), ε ~ N(0, 1), and accepts it with the ratio of p(y | τ', λ, σ) —
+w integrated out: −½ log|M| − ½αᵀM⁻¹α with M = I + τ²ΦΛ²Φᵀ, the low-rank draw's k × k system, so one more
+Cholesky factorisation per chain — times the half-Cauchy prior's density of log τ² (ξ integrated out, then drawn
+given τ); the w draw then uses the accepted system (Johndrow, Orenstein & Bhattacharya 2020, whose exact sampler
+has this step). h is tuned in warm-up towards an acceptance rate of :data:`TAU_ACCEPT`. On that benchmark τ's
+ESS rose to about 900 and the weights' smallest by about 12%, for about 45% more time a sweep;
+``info["tau_move"]`` has h and the acceptance rate. When n ≥ d, τ mixes well without it (diabetes: ESS 1,634).
 
 **The collapsed step** (3). A weight whose posterior puts mass both near 0 and away from it moves between the two
 only through λ_j, and in the blocked sweep w_j and λ_j hold each other in place: on the sparse d2l-like benchmark
@@ -36,8 +49,9 @@ sweep costs the same whatever n is. Draws of τ, λ_j (and η_j) are kept under 
 (``eta``).
 
 References: E. Makalic & D. F. Schmidt (2016), *A simple sampler for the horseshoe estimator*, IEEE Signal
-Processing Letters 23(1), 179–182; R. M. Neal (2003), *Slice sampling*, Annals of Statistics 31(3), 705–767;
-C. M. Carvalho, N. G. Polson & J. G. Scott (2010), Biometrika 97(2), 465–480; H. Rue (2001), *Fast sampling of
+Processing Letters 23(1), 179–182; J. Johndrow, P. Orenstein & A. Bhattacharya (2020), *Scalable approximate MCMC
+algorithms for the horseshoe prior*, JMLR 21(73); R. M. Neal (2003), *Slice sampling*, Annals of Statistics 31(3),
+705–767; C. M. Carvalho, N. G. Polson & J. G. Scott (2010), Biometrika 97(2), 465–480; H. Rue (2001), *Fast sampling of
 Gaussian Markov random fields*, JRSS B 63(2); A. Bhattacharya, A. Chakraborty & B. K. Mallick (2016), Biometrika
 103(4), 985–991.
 """
@@ -66,6 +80,10 @@ AMBIGUOUS = 0.15
 MAX_COLLAPSED = 3
 #: the slice sampler's bracket on log λ_j², wide enough to hold both the "in" and the "out" mode
 SLICE_WIDTH = 30.0
+#: the move of τ with w integrated out (d > n): the starting sd of its proposal on log τ², and the acceptance rate
+#: warm-up tunes it towards (the optimum for a one-dimensional random walk, Roberts & Rosenthal 2001)
+TAU_STEP = 1.0
+TAU_ACCEPT = 0.44
 
 
 def supports_shrinkage_gibbs(model) -> str | None:
@@ -80,14 +98,15 @@ def supports_shrinkage_gibbs(model) -> str | None:
 
 
 def shrinkage_gibbs(data, model, *, chains: int = 4, draws: int = 1000, warmup: int = 1000, thin: int = DEFAULT_THIN,
-                    seed: int | None = 0, progress=None, collapse=None) -> Posterior:
+                    seed: int | None = 0, progress=None, collapse=None, tau_move: bool = True) -> Posterior:
     """Posterior draws of (w, b, σ, latent scales) under a horseshoe or horseshoe+ prior (module docstring).
 
     ``model`` is a :class:`~bayesreg.model.Model` with Gaussian noise; ``chains`` chains advance together (batched
     linear algebra), each running ``warmup`` discarded sweeps then keeping every ``thin``-th of ``draws × thin``.
     ``collapse`` is None (the ambiguous weights chosen at the end of warm-up) or the indices of the weights that get
-    the collapsed step at every sweep. The same seed gives identical draws. ``progress(iteration, total)`` is
-    called every 100 sweeps."""
+    the collapsed step at every sweep. ``tau_move`` adds, when d > n, the Metropolis move of τ with w integrated out
+    (step 0 of the module docstring). The same seed gives identical draws. ``progress(iteration, total)`` is called
+    every 100 sweeps."""
     reason = supports_shrinkage_gibbs(model)
     if reason:
         raise SpecError(f"the shrinkage Gibbs sampler cannot run this model: {reason}")
@@ -119,12 +138,25 @@ def shrinkage_gibbs(data, model, *, chains: int = 4, draws: int = 1000, warmup: 
     chosen = None if collapse is None else _indices(collapse, d)
     signal, looks = np.zeros(d), 0  # the sum over late warm-up looks and chains of the collapsed P(κ_j < ½)
     system = sampler.low_rank[0].shape[0] if sampler.low_rank is not None else d + model.bias.present
+    moving = tau_move and sampler.moves_scale
+    step, acceptances = TAU_STEP, 0
     with np.errstate(over="ignore", under="ignore"), small_systems(system):
         for it in range(total):
             if chosen is None and it == warmup:
                 chosen = _ambiguous(signal / max(looks, 1), looks > 0)
             s2 = updates.variances(state)
-            w, c = sampler.draw_theta(rng, sigma2[:, None] * s2, sigma2)
+            if moving:  # τ with w integrated out, then w given it
+                tau2 = updates.global_variance(state)
+                w, c, rho, accepted = sampler.draw_theta_moving_scale(
+                    rng, sigma2[:, None] * s2, sigma2, step,
+                    lambda ratio, t=tau2: updates.global_log_prior(ratio * t) - updates.global_log_prior(t))
+                updates.set_global_variance(rng, state, tau2 * rho)
+                if it < warmup:  # Robbins–Monro on the step's log, towards the acceptance rate TAU_ACCEPT
+                    step *= math.exp((accepted.mean() - TAU_ACCEPT) / math.sqrt(it + 1.0))
+                else:
+                    acceptances += int(accepted.sum())
+            else:
+                w, c = sampler.draw_theta(rng, sigma2[:, None] * s2, sigma2)
             if sigma_prior is not None:
                 sigma2 = sampler.draw_sigma2(rng, w, c, a0, b0, prior_shape=0.5 * d,
                                              prior_rate=0.5 * (w * w / s2).sum(1))
@@ -156,6 +188,8 @@ def shrinkage_gibbs(data, model, *, chains: int = 4, draws: int = 1000, warmup: 
             "collapsed": [names[j] for j in (chosen if chosen is not None else [])],
             "w_draw": ("Bhattacharya et al. (2016), low rank" if sampler.low_rank is not None
                        else "Rue (2001), Cholesky")}
+    if moving:
+        info["tau_move"] = {"step": step, "acceptance": acceptances / max(chains * (total - warmup), 1)}
     attrs = {"prior": repr(prior), "sigma": model.sigma if sigma_prior is None else str(sigma_prior),
              "bias": str(model.bias), "seed": -1 if seed is None else int(seed), "chains": chains, "warmup": warmup,
              "thin": thin, "sampler": f"gibbs ({prior.name})"}
