@@ -96,7 +96,7 @@ def test_the_findings(study):
         assert r["elpd_loo"] == pytest.approx(r["elpd_loo_own"], abs=1e-9) and 0 <= r["k_hat_over"] <= r["n"] == 100
     assert s["penalties"]["closed_form_vs_quadrature"] < 1e-8
     tau = s["diagnostics"]["horseshoe"]["tau"]
-    assert tau["ess_bulk"] >= st.TAU_ESS_MIN and tau["r_hat"] < st.tau_rhat_limit(tau["ess_bulk"])
+    assert tau["ess_bulk"] >= st.ESS_MIN and tau["r_hat"] < st.tau_rhat_limit(tau["ess_bulk"])
     pj = s["projection"]
     assert pj["true_in_first"] == 10 and sorted(pj["order"][:10]) == s["true_nonzero"]
     assert pj["suggested_size"] is not None and pj["true"] + pj["false"] == pj["suggested_size"]
