@@ -151,6 +151,7 @@ def shrinkage_gibbs(data, model, *, chains: int = 4, draws: int = 1000, warmup: 
                     rng, sigma2[:, None] * s2, sigma2, step,
                     lambda ratio, t=tau2: updates.global_log_prior(ratio * t) - updates.global_log_prior(t))
                 updates.set_global_variance(rng, state, tau2 * rho)
+                s2 = updates.variances(state)  # the moved τ: σ² | w below reads it
                 if it < warmup:  # Robbins–Monro on the step's log, towards the acceptance rate TAU_ACCEPT
                     step *= math.exp((accepted.mean() - TAU_ACCEPT) / math.sqrt(it + 1.0))
                 else:
