@@ -211,6 +211,10 @@ def gibbs_lasso(data, y=None, *, scale: float | Laplace | None = None,
 
 # ---------------------------------------------------------------------------------------------- the sweeps
 
+_SINGULAR_LOW_RANK = ("the Gibbs sampler's low-rank system is numerically singular: rescale X and y to "
+                      "moderate units")
+
+
 class _Sampler:
     """The data-dependent constants of the (w, c) and σ² conditionals, in θ coordinates (module docstring).
 
@@ -360,8 +364,7 @@ class _Sampler:
             else:  # M is already the factor of the accepted system
                 omega[chain], info = lapack.dpotrs(M, rhs[chain], lower=1)
             if info != 0:
-                raise SpecError("the Gibbs sampler's low-rank system is numerically singular: rescale X and y to "
-                                "moderate units")
+                raise SpecError(_SINGULAR_LOW_RANK)
         w = u + v * (omega @ R) * inv_sigma[:, None]                          # u + DΦᵀω
         if self.bias.kind == "flat":
             c = self.stats.y_mean + np.sqrt(sigma2 / self.stats.n) * rng.standard_normal(chains)
@@ -382,8 +385,7 @@ class _Sampler:
         def factor(M):
             L, info = lapack.dpotrf(M, lower=1, overwrite_a=1, clean=0)
             if info != 0:
-                raise SpecError("the Gibbs sampler's low-rank system is numerically singular: rescale X and y to "
-                                "moderate units")
+                raise SpecError(_SINGULAR_LOW_RANK)
             return L
 
         def log_marginal(L, alpha_chain):  # log N(α; 0, LLᵀ) + const
