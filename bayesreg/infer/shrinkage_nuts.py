@@ -1,4 +1,26 @@
-r"""NUTS for the global–local shrinkage priors (:mod:`bayesreg.shrinkage`), on their non-centred parametrisation.
+r"""NUTS for the global–local shrinkage priors (:mod:`bayesreg.shrinkage`): by default on the latent scales with the
+weights integrated out (:mod:`bayesreg.infer.marginal_shrinkage`), or on the non-centred parametrisation below.
+
+With Gaussian noise the default, ``path="marginal"``, removes the funnel rather than moving it: NUTS samples
+θ = (log latents, log σ) from p(θ | y) with w and b integrated out in closed form, and each retained θ gets an
+exact draw of (w, b). Measured (1000 warm-up, one core):
+
+==================================  ==============================  ==============================
+problem (4 × 1000 draws, seed 1)    marginal                        non-centred
+==================================  ==============================  ==============================
+diabetes, horseshoe, σ = 54         0 divergent, 11.6 steps, 6.0 s  74 divergent, 98.7 steps, 40 s
+diabetes, horseshoe+                0 divergent, 15.7 steps, 9.6 s  94 divergent, 147 steps, 77 s
+diabetes, R2-D2                     0 divergent, 68.2 steps, 24 s   24 divergent, 191 steps, 58 s
+d = 50 > n = 20, horseshoe, σ = .5  0 divergent, 26.1 steps, 14 s   62 divergent, 175 steps, 49 s
+==================================  ==============================  ==============================
+
+On the last, against 4 × 4000 Gibbs draws the posterior sds differ by at most 8.2% marginal and 13.3%
+non-centred (NUTS low: the funnel's narrow end is under-visited). The weights' smallest bulk ESS per second on
+diabetes is 506 against 31 for the horseshoe. Each gradient costs O(p³) for p = d (+1) weights, or O(k²d) on a
+rank-k factor when d > n, against O(d²) for the non-centred potential: 0.3 ms against 0.03 ms at n = 100, d = 200,
+where the fewer steps still win (30 steps an iteration, no divergences, 32 ESS/s).
+
+The non-centred parametrisation, ``path="non-centred"``:
 
 The horseshoe's posterior in (w, λ, τ) is a funnel: where τλ_j is small, w_j is pinned near 0 and the step size
 that works there is far too small elsewhere. Sampling z = w/(σs) instead, with s the prior sd of w_j over σ,
@@ -22,12 +44,15 @@ Pyro's potential for the same model (:meth:`~bayesreg.shrinkage.ShrinkagePrior.p
 to rounding. With g = ∂ log L/∂w, the chain rule through w = σ s ⊙ z gives ∂/∂z = σ s ⊙ g, ∂/∂u the prior's
 vector–Jacobian product of the cotangent g ⊙ w on log s, and ∂/∂log σ an extra Σ g ⊙ w.
 
-The kernel is :class:`~bayesreg.infer.nuts.FastNUTS` (Pyro's NUTS in NumPy) with a **diagonal mass matrix adapted
-by Pyro's windowed scheme** from the identity: no mode exists to start from (the horseshoe's density is unbounded
-at w_j = 0), so the chains start at the prior's medians of the latent scales and at z from a lightly penalised
-ridge fit, each chain's latents moved by a factor e^(±1). Defaults: 1000 warm-up iterations and a target
-acceptance of 0.95. The horseshoe's geometry still makes NUTS diverge now and then, and the health verdict says
-so: on diabetes (σ = 54, 4 × 1000 draws) 92 divergent transitions at a target of 0.9 (66 leapfrog steps an
+On either path the kernel is :class:`~bayesreg.infer.nuts.FastNUTS` (Pyro's NUTS in NumPy) with a **mass matrix
+adapted by Pyro's windowed scheme** from the identity: no mode exists to start from (the horseshoe's density is
+unbounded at w_j = 0), so the chains start at the prior's medians of the latent scales (and, non-centred, at z from
+a lightly penalised ridge fit), each chain's latents moved by a factor e^(±1). Defaults: 1000 warm-up iterations
+and a target acceptance of 0.95. With the weights integrated out the mass matrix is dense when n ≥ d (and at most
+:data:`~bayesreg.infer.nuts.DENSE_MASS_MAX` coordinates), else diagonal: at d = 50 > n = 20 a dense one estimated
+from the first window's 25 draws left the next 100 warm-up iterations at the tree-depth cap (13.1 s a chain
+against 4.3 s). Non-centred, the horseshoe's geometry makes NUTS diverge, and the health verdict says so: on
+diabetes (σ = 54, 4 × 1000 draws) 92 divergent transitions at a target of 0.9 (66 leapfrog steps an
 iteration), 65 at 0.95 (70 steps), 17 at 0.99 (171 steps), the means within 0.07 posterior sd of the Gibbs
 sampler's every time. Sampling the weights the data pin down centred instead (Papaspiliopoulos, Roberts & Sköld
 2007), chosen from pilot draws, made it worse there (182 at 0.9). The Gibbs sampler, the default for the horseshoe
@@ -57,6 +82,8 @@ __all__ = ["ShrinkagePotential", "shrinkage_nuts", "DEFAULT_WARMUP", "DEFAULT_TA
 
 DEFAULT_WARMUP = 1000
 DEFAULT_TARGET_ACCEPT = 0.95
+#: the parametrisations NUTS can run on: w integrated out (:mod:`bayesreg.infer.marginal_shrinkage`) or non-centred
+PATHS = ("marginal", "non-centred")
 
 
 class ShrinkagePotential:
@@ -222,21 +249,32 @@ class ShrinkagePotential:
 
 def shrinkage_nuts(data, model, *, chains: int = 4, draws: int = 1000, warmup: int = DEFAULT_WARMUP,
                    seed: int = 0, target_accept: float = DEFAULT_TARGET_ACCEPT, max_tree_depth: int = 10,
-                   dense_mass: bool | None = None, progress=None) -> Posterior:
-    """NUTS draws of (w, latent scales, b, σ) under a shrinkage prior, on the non-centred parametrisation
-    (module docstring). Chains run one after another, each seeded from (seed, chain). ``progress(done, total)``
-    is called as iterations complete.
+                   dense_mass: bool | None = None, path: str = "marginal", progress=None) -> Posterior:
+    """NUTS draws of (w, latent scales, b, σ) under a shrinkage prior, on ``path`` (module docstring):
+    ``"marginal"`` (w and b integrated out, then drawn given each retained draw) or ``"non-centred"``. Chains run
+    one after another, each seeded from (seed, chain). ``progress(done, total)`` is called as iterations complete.
 
-    ``dense_mass`` None: dense up to :data:`~bayesreg.infer.nuts.DENSE_MASS_MAX` coordinates or when n ≥ d, else
-    diagonal, the general path's rule. A dense matrix of 400 coordinates cannot be estimated from a warm-up: on
-    the sparse d2l-like benchmark (n = 100, d = 200) NUTS ran at the tree-depth cap, 1005 leapfrog steps an
-    iteration, with the dense one, and 252 with the diagonal (one chain, 300 warm-up)."""
+    ``dense_mass`` None: with the weights integrated out, dense when n ≥ d (up to
+    :data:`~bayesreg.infer.nuts.DENSE_MASS_MAX` coordinates), else diagonal; non-centred, dense up to that many
+    coordinates or when n ≥ d, else diagonal, the general path's rule. A dense matrix of 400 coordinates cannot
+    be estimated from a warm-up: on the sparse d2l-like benchmark (n = 100, d = 200), non-centred, NUTS ran at the
+    tree-depth cap, 1005 leapfrog steps an iteration, with the dense one, and 252 with the diagonal (one chain,
+    300 warm-up)."""
     from .nuts import DENSE_MASS_MAX, _chain_seed, _check, _run_chain, _ticker
 
     _check(chains, draws, warmup, max_tree_depth, target_accept, "suffstats")
     begin = time.perf_counter()
-    potential = ShrinkagePotential(data, model)
-    if dense_mass is None:
+    if path not in PATHS:
+        raise SpecError(f"unknown NUTS path {path!r}: choose from {', '.join(PATHS)}")
+    if path == "marginal":
+        from .marginal_shrinkage import MarginalShrinkagePotential
+
+        potential = MarginalShrinkagePotential(data, model)
+    else:
+        potential = ShrinkagePotential(data, model)
+    if dense_mass is None and path == "marginal":
+        dense_mass = potential.n >= potential.d and potential.size <= DENSE_MASS_MAX
+    elif dense_mass is None:
         dense_mass = potential.size <= DENSE_MASS_MAX or potential.n >= potential.d
     names = tuple(getattr(data, "feature_names", None) or (f"x{j}" for j in range(potential.d)))
     rng = np.random.default_rng(seed)
@@ -255,17 +293,20 @@ def shrinkage_nuts(data, model, *, chains: int = 4, draws: int = 1000, warmup: i
         accept.append(kernel.diagnostics()["acceptance rate"])
         kernel.cleanup()
     seconds = time.perf_counter() - begin
-    out, dims = potential.constrained(np.stack(thetas))
+    if path == "marginal":
+        out, dims = potential.constrained(np.stack(thetas), np.random.default_rng(_chain_seed(seed, 0, 11)))
+    else:
+        out, dims = potential.constrained(np.stack(thetas))
     sample_stats = {name: np.stack(values) for name, values in stats.items()}
     sample_stats["diverging"] = sample_stats["diverging"].astype(bool)
     return Posterior(
         "nuts", out, names, sigma_fixed=model.sigma, seconds=seconds, sample_stats=sample_stats, dims=dims,
         likelihood=model.likelihood,
         info={"chains": chains, "draws": draws, "warmup": warmup, "dense_mass": dense_mass, "adapt_mass": True,
-              "path": "non-centred", "target_accept": target_accept, "max_tree_depth": max_tree_depth,
+              "path": path, "target_accept": target_accept, "max_tree_depth": max_tree_depth,
               "acceptance_rate": accept,
               "inverse_mass": f"{'dense' if dense_mass else 'diagonal'}, adapted in warm-up from the identity "
                               "(Pyro's windows)"},
-        attrs={"model": str(model), "seed": seed, "warmup": warmup, "path": "non-centred"},
+        attrs={"model": str(model), "seed": seed, "warmup": warmup, "path": path},
         diagnostics=RunDiagnostics("markov chain", max_tree_depth=max_tree_depth),
     )
