@@ -72,6 +72,7 @@ import numpy as np
 import pyro
 
 from ..errors import SpecError
+from ..resources import small_systems
 from ..solvers import PenalizedLeastSquares
 from ..solvers.closed_form import ridge
 from ..suffstats import SufficientStats
@@ -283,20 +284,21 @@ def shrinkage_nuts(data, model, *, chains: int = 4, draws: int = 1000, warmup: i
                 "max_tree_depth": max_tree_depth}
     tick = _ticker(progress, chains * (warmup + draws))
     thetas, stats, accept = [], defaultdict(list), []
-    for chain in range(chains):
-        pyro.set_rng_seed(seed + chain)
-        out, kernel = _run_chain(potential, starts[chain], None, warmup, draws, _chain_seed(seed, chain, 7), settings,
-                                 tick)
-        thetas.append(out[warmup:])
-        for name, values in kernel.records.items():
-            stats[name].append(np.asarray(values[-draws:]))
-        accept.append(kernel.diagnostics()["acceptance rate"])
-        kernel.cleanup()
+    with small_systems(potential.d + 1):  # each step is microseconds of BLAS: a second thread only hands off
+        for chain in range(chains):
+            pyro.set_rng_seed(seed + chain)
+            out, kernel = _run_chain(potential, starts[chain], None, warmup, draws, _chain_seed(seed, chain, 7),
+                                     settings, tick)
+            thetas.append(out[warmup:])
+            for name, values in kernel.records.items():
+                stats[name].append(np.asarray(values[-draws:]))
+            accept.append(kernel.diagnostics()["acceptance rate"])
+            kernel.cleanup()
+        if path == "marginal":
+            out, dims = potential.constrained(np.stack(thetas), np.random.default_rng(_chain_seed(seed, 0, 11)))
+        else:
+            out, dims = potential.constrained(np.stack(thetas))
     seconds = time.perf_counter() - begin
-    if path == "marginal":
-        out, dims = potential.constrained(np.stack(thetas), np.random.default_rng(_chain_seed(seed, 0, 11)))
-    else:
-        out, dims = potential.constrained(np.stack(thetas))
     sample_stats = {name: np.stack(values) for name, values in stats.items()}
     sample_stats["diverging"] = sample_stats["diverging"].astype(bool)
     return Posterior(
