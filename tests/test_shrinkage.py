@@ -294,6 +294,27 @@ def test_marginal_potential_is_the_gaussian_marginal_likelihood_and_its_gradient
     np.testing.assert_allclose(grad, central, atol=1e-6 * max(1.0, np.abs(central).max()))
 
 
+@pytest.mark.parametrize("shape", [(30, 5), (8, 20)])
+def test_potentials_are_infinite_where_floating_point_ends(shape):
+    """A trajectory that runs σ or a scale out of floating point (log σ = ±800, log λ_j = 800) gets U = +∞, which
+    NUTS reads as a divergence, instead of raising an OverflowError mid-run (an R2-D2 warm-up did)."""
+    from bayesreg.infer.marginal_shrinkage import MarginalShrinkagePotential
+    from bayesreg.infer.shrinkage_nuts import ShrinkagePotential
+
+    data = _sparse_problem(*shape, 1)
+    model = Model.gaussian(Horseshoe(), "invgamma:2,1", "normal:5")
+    for pot in (MarginalShrinkagePotential(data, model), ShrinkagePotential(data, model)):
+        for value in (800.0, -800.0):
+            theta = np.zeros(pot.size)
+            theta[pot._is] = value
+            assert pot.value_and_grad(theta)[0] == math.inf
+    marginal = MarginalShrinkagePotential(data, model)
+    theta = np.zeros(marginal.size)
+    theta[marginal.blocks[1][1].start] = 800.0
+    with np.errstate(over="ignore"):
+        assert marginal.value_and_grad(theta)[0] == math.inf
+
+
 @pytest.mark.parametrize("bias,shape", [("none", (30, 5)), ("normal:3", (30, 5)), ("flat", (8, 20)),
                                         ("normal:3", (8, 20))])
 def test_marginal_path_draws_the_weights_from_their_gaussian_conditional(bias, shape):

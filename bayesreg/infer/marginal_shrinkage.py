@@ -52,6 +52,9 @@ from .potential import _LOG_2PI, Potential, _scale_logp
 
 __all__ = ["MarginalShrinkagePotential"]
 
+#: |log σ| beyond which σ or 1/σ² leaves floating point
+_LOG_MAX = 300.0
+
 
 class MarginalShrinkagePotential:
     """U(θ) = −log p(θ | y) + const on θ = (log latents, log σ if random), w and b integrated out (module
@@ -197,9 +200,11 @@ class MarginalShrinkagePotential:
     def value_and_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         """U(θ) and ∇U(θ) (module docstring), O(p³)."""
         u = self.latents_of(theta)
+        if self._is is not None and not abs(theta[self._is]) < _LOG_MAX:
+            return math.inf, np.zeros_like(theta)  # σ beyond floating point: NUTS reads +∞ as a divergence
         sigma = self.sigma_fixed if self._is is None else math.exp(theta[self._is])
         s = self._scales(u, sigma)
-        marginal = self._log_marginal(s, sigma)
+        marginal = self._log_marginal(s, sigma) if np.isfinite(s).all() and s.all() else None
         if marginal is None:
             return math.inf, np.zeros_like(theta)
         logdet, q, cotangent = marginal  # cotangent: ∂ log p / ∂ log s̃

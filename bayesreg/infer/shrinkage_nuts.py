@@ -190,6 +190,8 @@ class ShrinkagePotential:
         s = np.exp(self.prior.log_scales(u))
         if self._is is None:
             sigma = self.sigma_fixed
+        elif not abs(theta[self._is]) < 300.0:  # σ or 1/σ² beyond floating point: +∞, a divergence to NUTS
+            return math.inf, np.zeros_like(theta)
         else:
             sigma = math.exp(theta[self._is])
         w = sigma * s * z
