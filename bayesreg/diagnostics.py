@@ -103,12 +103,13 @@ def health(posterior: Posterior, idata=None, *, rhat_max: float = 1.01, ess_per_
         metrics.update(max_rhat=_finite_or_none(worst_rhat), min_ess_bulk=_finite_or_none(worst_bulk),
                        min_ess_tail=_finite_or_none(worst_tail))
         ess_min = ess_per_chain * posterior.num_chains
+        remedy = f"; {run.remedy}" if run.remedy else ""
         if posterior.num_chains >= 2 and not worst_rhat < rhat_max:
             reasons.append(f"R-hat up to {worst_rhat:.3f} (must be < {rhat_max}): chains disagree; run longer or "
-                           "reparametrise")
+                           f"reparametrise{remedy}")
         if not (worst_bulk >= ess_min and worst_tail >= ess_min):
             reasons.append(f"effective sample size down to {min(worst_bulk, worst_tail):.0f} (bulk/tail; needs "
-                           f"≥ {ess_min:.0f} = {ess_per_chain:.0f} per chain): draw more")
+                           f"≥ {ess_min:.0f} = {ess_per_chain:.0f} per chain): draw more{remedy}")
     stats = posterior.sample_stats
     if "diverging" in stats:
         n_div = int(np.sum(stats["diverging"]))

@@ -132,6 +132,26 @@ def test_health_flags_what_is_wrong(diabetes):
     assert any("tree depth" in r for r in verdict.reasons)
 
 
+def test_health_adds_the_back_ends_remedy_to_slow_mixing(diabetes):
+    """A back end's own remedy (the shrinkage Gibbs sampler's: NUTS with the weights integrated out) follows the
+    R-hat and ESS reasons, and nothing else."""
+    from bayesreg.infer.result import RunDiagnostics
+
+    good = gaussian_posterior(diabetes, prior=20.0, sigma=54.0).draws(200, 4, 0)
+    w = good.draws["w"].copy()
+    w[0] += 10.0 * w.std(axis=(0, 1))  # one chain elsewhere: R-hat far above 1.01
+    bad = good.with_(draws={**good.draws, "w": w}, diagnostics=RunDiagnostics("markov chain", remedy="try X"))
+    reasons = health(bad).reasons
+    assert reasons and all(r.endswith("; try X") for r in reasons if "R-hat" in r or "effective" in r)
+    assert any("R-hat" in r for r in reasons)
+    assert not any("try X" in r for r in health(good).reasons)
+    from bayesreg import Horseshoe
+    from bayesreg.infer.shrinkage_gibbs import REMEDY
+
+    sampled = fit(diabetes, Horseshoe(), 54.0, method="gibbs", draws=100, chains=2)
+    assert sampled.diagnostics.remedy == REMEDY and "--method nuts" in REMEDY
+
+
 def test_summary_table_hdi_and_map(diabetes):
     post = fit(diabetes, Gaussian(20.0), 54.0, draws=2000, chains=4)
     exact = gaussian_posterior(diabetes, prior=20.0, sigma=54.0)

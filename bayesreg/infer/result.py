@@ -28,13 +28,15 @@ class RunDiagnostics:
     R-hat needs two chains), ``"variational fit"`` (SVI: draws from the fitted guide) or ``"point estimate"``
     (a mode: nothing to diagnose but the optimiser). ``converged``: the optimiser's own stopping rule (SVI's
     ELBO, the MAP solver), None where there is no optimiser; ``max_tree_depth``: NUTS's cap, against which the
-    tree depths in ``sample_stats`` are read; ``note``: what did not converge, in words.
+    tree depths in ``sample_stats`` are read; ``note``: what did not converge, in words; ``remedy``: what else the
+    back end knows to try when its chains mix too slowly, added to the verdict's R-hat and ESS reasons.
     """
 
     kind: str
     converged: bool | None = None
     max_tree_depth: int | None = None
     note: str = ""
+    remedy: str = ""
 
     @property
     def point_estimate(self) -> bool:
