@@ -47,7 +47,6 @@ import numpy as np
 from scipy.linalg import lapack
 
 from ..errors import SpecError
-from ..suffstats import SufficientStats
 from .potential import _LOG_2PI, Potential, _scale_logp
 
 __all__ = ["MarginalShrinkagePotential"]
@@ -65,26 +64,10 @@ class MarginalShrinkagePotential:
     :class:`~bayesreg.infer.shrinkage_nuts.ShrinkagePotential`; :meth:`conditional_weights` draws w (and b)."""
 
     def __init__(self, data, model):
-        from .gibbs import _prepare
+        from .shrinkage_nuts import shrinkage_setup
 
-        prior = model.prior.local_scales()
-        if prior is None:
-            raise SpecError(f"the {model.prior.name} prior has no latent scales: use the NUTS potential")
-        if not model.likelihood.has_sufficient_statistics:
-            raise SpecError("integrating the weights out needs Gaussian noise (sufficient statistics)")
-        self.prior, self.model = prior, model
-        self.bias, self.sigma_fixed, self.sigma_prior = model.bias, model.sigma, model.sigma_prior
-        if isinstance(data, SufficientStats):
-            stats = data
-            w_hat = np.linalg.lstsq(stats.sxx, stats.sxy, rcond=None)[0]
-            rss_min = max(stats.syy - float(w_hat @ stats.sxy), 0.0)
-        else:
-            stats, _, rss_min, w_hat = _prepare(data, None, None)
-        self.stats, self.w_hat, self.rss_min = stats, w_hat, rss_min
-        self.d, self.n = d, n = stats.d, stats.n
-        prior.check_dimension(d)
-        self.sxx = np.ascontiguousarray(stats.sxx)
-        self.x_mean, self.y_mean = np.asarray(stats.x_mean, dtype=np.float64), float(stats.y_mean)
+        prior = shrinkage_setup(self, data, model, "integrating the weights out")
+        d, n, stats = self.d, self.n, self.stats
         kind = self.bias.kind
         self._lead = 1 if kind == "normal" else 0  # the intercept's coordinate in the augmented system
         if kind == "flat":

@@ -88,6 +88,33 @@ DEFAULT_TARGET_ACCEPT = 0.95
 PATHS = ("marginal", "non-centred")
 
 
+def shrinkage_setup(potential, data, model, what: str):
+    """Check that ``model`` has a shrinkage prior and Gaussian noise, and set on ``potential`` what both NUTS
+    potentials read: the prior, bias and σ specs, the sufficient statistics (``stats``, ``sxx``, ``x_mean``,
+    ``y_mean``, ``d``, ``n``) and the centred least-squares fit (``w_hat``, ``rss_min``); returns the prior."""
+    from .gibbs import _prepare
+
+    prior = model.prior.local_scales()
+    if prior is None:
+        raise SpecError(f"the {model.prior.name} prior has no latent scales: use the NUTS potential")
+    if not model.likelihood.has_sufficient_statistics:
+        raise SpecError(f"{what} needs Gaussian noise (sufficient statistics)")
+    potential.prior, potential.model = prior, model
+    potential.bias, potential.sigma_fixed, potential.sigma_prior = model.bias, model.sigma, model.sigma_prior
+    if isinstance(data, SufficientStats):
+        stats = data
+        w_hat = np.linalg.lstsq(stats.sxx, stats.sxy, rcond=None)[0]
+        rss_min = max(stats.syy - float(w_hat @ stats.sxy), 0.0)
+    else:
+        stats, _, rss_min, w_hat = _prepare(data, None, None)
+    potential.stats, potential.w_hat, potential.rss_min = stats, w_hat, rss_min
+    potential.d, potential.n = stats.d, stats.n
+    prior.check_dimension(stats.d)
+    potential.sxx = np.ascontiguousarray(stats.sxx)
+    potential.x_mean, potential.y_mean = np.asarray(stats.x_mean, dtype=np.float64), float(stats.y_mean)
+    return prior
+
+
 class ShrinkagePotential:
     """U(θ) of the module docstring for ``model`` (a :class:`~bayesreg.model.Model` with Gaussian noise and a
     prior whose ``local_scales()`` is not None) on ``data`` (rows or :class:`SufficientStats`).
@@ -96,26 +123,8 @@ class ShrinkagePotential:
     present) and log σ (if random)."""
 
     def __init__(self, data, model):
-        from .gibbs import _prepare
-
-        prior = model.prior.local_scales()
-        if prior is None:
-            raise SpecError(f"the {model.prior.name} prior has no latent scales: use the NUTS potential")
-        if not model.likelihood.has_sufficient_statistics:
-            raise SpecError("the shrinkage priors' NUTS potential needs Gaussian noise (sufficient statistics)")
-        self.prior, self.model = prior, model
-        self.bias, self.sigma_fixed, self.sigma_prior = model.bias, model.sigma, model.sigma_prior
-        if isinstance(data, SufficientStats):
-            stats = data
-            w_hat = np.linalg.lstsq(stats.sxx, stats.sxy, rcond=None)[0]
-            rss_min = max(stats.syy - float(w_hat @ stats.sxy), 0.0)
-        else:
-            stats, _, rss_min, w_hat = _prepare(data, None, None)
-        self.stats, self.w_hat, self.rss_min = stats, w_hat, rss_min
-        self.d, self.n = d, n = stats.d, stats.n
-        prior.check_dimension(d)
-        self.sxx = np.ascontiguousarray(stats.sxx)
-        self.x_mean, self.y_mean = stats.x_mean, stats.y_mean
+        prior = shrinkage_setup(self, data, model, "the shrinkage priors' NUTS potential")
+        d, n = self.d, self.n
         blocks, k = [], d
         for site in prior.sites:
             size = d if site.local else 1
