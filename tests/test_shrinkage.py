@@ -294,6 +294,31 @@ def test_marginal_potential_is_the_gaussian_marginal_likelihood_and_its_gradient
     np.testing.assert_allclose(grad, central, atol=1e-6 * max(1.0, np.abs(central).max()))
 
 
+@pytest.mark.parametrize("bias", ["flat", "normal:3"])
+def test_marginal_potential_keeps_an_ill_conditioned_full_rank_design(bias):
+    """Unscaled columns (sd 3e4 and 1e-3, cond(G) ≈ 1e15) with n > d: G has full rank, so the p × p form is used
+    and both columns' data count (a low-rank cut of the small eigenvalue, as a first version made, drops the
+    second column's data: its weight's draws were its prior)."""
+    from bayesreg.infer.marginal_shrinkage import MarginalShrinkagePotential
+
+    rng = np.random.default_rng(12)
+    X = np.column_stack([rng.normal(0, 3e4, 60), rng.normal(0, 1e-3, 60)])
+    y = 2e-5 * X[:, 0] + 500 * X[:, 1] + rng.normal(0, 0.3, 60)
+    pot = MarginalShrinkagePotential(br.from_arrays(X, y), Model.gaussian(Horseshoe(), 0.3, bias))
+    assert pot.low_rank is None
+    theta = np.zeros(pot.size)
+    theta[pot.blocks[1][1].start + 1] = math.log(1e6)  # λ₂ = 1e6: the small column's weight free to be large
+    u = pot.latents_of(theta)
+    s = np.exp(pot.prior.log_scales(u))
+    # the oracle: the n × n density by LU (SciPy's density refuses a covariance this ill-conditioned); a flat bias
+    # as the limit of a normal one, N(0, 1e4²): its log density plus log(1e4 √2π) is within 1e-6 of the limit
+    cov = 0.09 * (np.eye(60) + (X * s**2) @ X.T) + (9.0 if bias != "flat" else 1e8) * np.ones((60, 60))
+    expected = -0.5 * (60 * math.log(2 * math.pi) + np.linalg.slogdet(cov)[1] + y @ np.linalg.solve(cov, y))
+    if bias == "flat":
+        expected += math.log(1e4 * math.sqrt(2 * math.pi))
+    assert -pot(theta) - float(pot.prior.latent_log_prior(u)[0]) == pytest.approx(expected, rel=1e-6)
+
+
 @pytest.mark.parametrize("shape", [(30, 5), (8, 20)])
 def test_potentials_are_infinite_where_floating_point_ends(shape):
     """A trajectory that runs σ or a scale out of floating point (log σ = ±800, log λ_j = 800) gets U = +∞, which

@@ -26,7 +26,8 @@ Differentiating (the envelope theorem for Q, and d log det B = 2(1 − (B⁻¹)_
         \;(- \text{the first of these for a normal bias, whose } s_0 = \text{scale}/\sigma).
 
 NUTS runs on θ = (u, log σ if random), the potential being −log p(y | u, σ) − log p(u) − log p(σ) − log σ (the
-prior's ``latent_log_prior``, Jacobians included), O(p³) per gradient for p = d (+1 with a normal bias). Each
+prior's ``latent_log_prior``, Jacobians included), O(p³) per gradient for p = d (+1 with a normal bias), O(k²p)
+on the rank-k factor when the rows are fewer (:meth:`MarginalShrinkagePotential._factor`). Each
 retained θ then gets an exact draw of w (and b) from N(S m, σ² S B⁻¹ S), so the pairs are draws of the joint
 posterior.
 
@@ -101,22 +102,28 @@ class MarginalShrinkagePotential:
         self.low_rank = self._factor()
 
     def _factor(self):
-        """R (k, p), a (k,) and the rest of y's sum of squares with RᵀR = G, Rᵀa = h, from G's eigenvectors
-        with eigenvalues above rounding, when G's rank k is below p (fewer rows than weights); else None.
+        """R (k, p) and a (k,) with RᵀR = G and Rᵀa = h, from G's eigenvectors, when the rows bound G's rank below
+        p (k ≤ n − 1 for a flat bias, n otherwise, fewer than the p unknowns); else None. Only then: an
+        ill-conditioned G of full rank (unscaled columns) keeps the p × p form, since cutting its small
+        eigenvalues would throw that direction's data away.
 
-        Then log det B = log det K and Q = rest + aᵀK⁻¹a with K = I_k + R S² Rᵀ (Sylvester's identity and
-        Woodbury's), a k × k system that stays ≥ I and well conditioned when many scales are large together,
-        where B = I + SGS has p − k eigenvalues 1 beside huge ones and stops being positive definite in floating
-        point."""
-        vals, vecs = np.linalg.eigh(self.gram)
-        keep = vals > max(float(vals[-1]), 0.0) * self.gram.shape[0] * np.finfo(float).eps * 10
-        if keep.sum() == self.gram.shape[0]:
+        Then log det B = log det K (Sylvester's identity) with K = I_k + R S² Rᵀ, and m from K by Woodbury's: a
+        k × k system ≥ I that stays positive definite when many scales are large together (τ large), where
+        B = I + SGS has p − k eigenvalues 1 beside huge ones and stops being positive definite in floating point.
+        One scale far out (s_j ≳ 1e8 at unit-scale columns) still makes K singular to working precision: U is
+        then +∞, a divergence."""
+        p = self.gram.shape[0]
+        max_rank = self.n - 1 if self.bias.kind == "flat" else self.n
+        if max_rank >= p:
             return None
+        vals, vecs = np.linalg.eigh(self.gram)  # ascending: the top max_rank, less any at rounding level
+        keep = np.zeros(p, dtype=bool)
+        keep[p - max_rank:] = True
+        keep &= vals > max(float(vals[-1]), 0.0) * p * np.finfo(float).eps * 10
         root = np.sqrt(vals[keep])
         R = np.ascontiguousarray((vecs[:, keep] * root).T)
         a = (vecs[:, keep].T @ self.xty) / root
-        best = np.linalg.lstsq(self.gram, self.xty, rcond=None)[0]
-        return R, a, self._residual_sum(best)
+        return R, a
 
     # ------------------------------------------------------------------------------------------- θ ↔ sites
 
@@ -149,7 +156,7 @@ class MarginalShrinkagePotential:
         if self.low_rank is None:
             matrix = self._eye + s[:, None] * self.gram * s[None, :]
         else:
-            R, a, _ = self.low_rank
+            R, a = self.low_rank
             scaled = R * s
             matrix = np.eye(R.shape[0]) + scaled @ scaled.T
         factor, info = lapack.dpotrf(matrix, lower=1, clean=1)
@@ -181,7 +188,7 @@ class MarginalShrinkagePotential:
     # -------------------------------------------------------------------------------------------- U and ∇U
 
     def value_and_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
-        """U(θ) and ∇U(θ) (module docstring), O(p³)."""
+        """U(θ) and ∇U(θ) (module docstring), O(p³) or O(k²p); +∞ where floating point ends."""
         u = self.latents_of(theta)
         if self._is is not None and not abs(theta[self._is]) < _LOG_MAX:
             return math.inf, np.zeros_like(theta)  # σ beyond floating point: NUTS reads +∞ as a divergence
@@ -204,6 +211,8 @@ class MarginalShrinkagePotential:
             lps, dlps = _scale_logp(self.sigma_prior, v)
             logp += lps - self._n_eff * v
             grad[self._is] = q * inv_s2 - self._n_eff + dlps - (cotangent[0] if self._lead else 0.0)
+        if not math.isfinite(logp):  # a square of a scale past floating point: +∞, not NaN
+            return math.inf, np.zeros_like(theta)
         return -logp, -grad
 
     def __call__(self, theta: np.ndarray) -> float:
