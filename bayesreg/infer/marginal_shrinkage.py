@@ -98,8 +98,8 @@ class MarginalShrinkagePotential:
         self._const = -0.5 * self._n_eff * _LOG_2PI - (0.5 * math.log(n) if kind == "flat" else 0.0)
         if self.sigma_fixed is not None:
             self._const -= self._n_eff * math.log(self.sigma_fixed)
-        self._eye = np.eye(self.gram.shape[0])
         self.low_rank = self._factor()
+        self._eye = np.eye(self.gram.shape[0] if self.low_rank is None else self.low_rank[0].shape[0])  # the system's
 
     def _factor(self):
         """R (k, p) and a (k,) with RᵀR = G and Rᵀa = h, from G's eigenvectors, when the rows bound G's rank below
@@ -158,7 +158,7 @@ class MarginalShrinkagePotential:
         else:
             R, a = self.low_rank
             scaled = R * s
-            matrix = np.eye(R.shape[0]) + scaled @ scaled.T
+            matrix = self._eye + scaled @ scaled.T
         factor, info = lapack.dpotrf(matrix, lower=1, clean=1)
         if info != 0:
             return None, None
