@@ -100,6 +100,12 @@ class MarginalShrinkagePotential:
             self._const -= self._n_eff * math.log(self.sigma_fixed)
         self.low_rank = self._factor()
         self._eye = np.eye(self.gram.shape[0] if self.low_rank is None else self.low_rank[0].shape[0])  # the system's
+        if self.low_rank is not None:
+            R, a = self.low_rank
+            self._r_fortran = np.asfortranarray(R)  # what LAPACK's triangular solve reads, without a copy a call
+            # RSS(θ) = RSS(θ₀) + ‖Rθ − a‖² for any θ₀ with Rθ₀ = a (G = RᵀR, h = Rᵀa): O(kp) a gradient, not O(p²)
+            least_norm = R.T @ np.linalg.solve(R @ R.T, a)
+            self._rss_floor = self._residual_sum(least_norm) - float(np.sum((R @ least_norm - a) ** 2))
 
     def _factor(self):
         """R (k, p) and a (k,) with RᵀR = G and Rᵀa = h, from G's eigenvectors, when the rows bound G's rank below
@@ -140,7 +146,12 @@ class MarginalShrinkagePotential:
         return np.concatenate([[self.bias.scale / sigma], s]) if self._lead else s
 
     def _residual_sum(self, coef: np.ndarray) -> float:
-        """RSS(w, b) at the system's coefficients (b first for a normal bias; b at its optimum for a flat one)."""
+        """RSS(w, b) at the system's coefficients (b first for a normal bias; b at its optimum for a flat one): on
+        the low-rank factor from ‖R coef − a‖², O(kp); else from the centred least-squares fit, O(p²)."""
+        if getattr(self, "_rss_floor", None) is not None:
+            R, a = self.low_rank
+            gap = R @ coef - a
+            return self._rss_floor + float(gap @ gap)
         w = coef[self._lead:]
         delta = w - self.w_hat
         rss = self.rss_min + float(delta @ (self.sxx @ delta))
@@ -180,8 +191,7 @@ class MarginalShrinkagePotential:
             inverse_factor, _ = lapack.dtrtri(factor, lower=1)
             shrink = np.einsum("ij,ij->j", inverse_factor, inverse_factor) - 1.0  # (B⁻¹)_jj − 1
         else:
-            R = self.low_rank[0]
-            solved, _ = lapack.dtrtrs(factor, R, lower=1)  # L⁻¹R
+            solved, _ = lapack.dtrtrs(factor, self._r_fortran, lower=1)  # L⁻¹R
             shrink = -(s * s) * np.einsum("ij,ij->j", solved, solved)  # −s_j² r_jᵀK⁻¹r_j, the same by Woodbury
         return logdet, q, shrink + m * m / (sigma * sigma)
 
