@@ -215,6 +215,11 @@ def _add_fit(sub) -> None:
                    help="NUTS's mass matrix: dense (default: the posterior covariance, correlations included) or "
                         "diagonal (its variances only)")
     p.add_argument("--dense-mass", action="store_true", help="the same as --mass dense")
+    p.add_argument("--nuts-path", choices=["auto", "marginal", "non-centred"], default=None,
+                   help="NUTS under a shrinkage prior: marginal samples the scales with the weights integrated out "
+                        "(no funnel; each step O(d³), or O(n²d) when d > n), non-centred samples w = σ·scale·z "
+                        "(each step O(d²), but the horseshoe's funnel makes it diverge); auto (the default) takes "
+                        "marginal unless a run would take about half an hour or more")
     p.add_argument("--guide", default="mvn", choices=["normal", "mvn", "lowrank"],
                    help="SVI guide: mean-field normal, full-rank mvn (default), lowrank")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory (must not hold results)")
@@ -812,7 +817,8 @@ def _run_fit(args) -> int:
             prior, sigma = Model.logistic(prior, args.bias), None
         posterior = fit(data, prior, sigma, args.bias, args.method, chains=args.chains, draws=args.draws,
                         warmup=args.warmup, seed=args.seed, progress=tty,
-                        mass=args.mass or ("dense" if args.dense_mass else None), guide=args.guide)
+                        mass=args.mass or ("dense" if args.dense_mass else None), guide=args.guide,
+                        nuts_path=args.nuts_path)
         posterior = posterior.with_(feature_names=tuple(data.feature_names),  # statistics carry the file's names
                                     attrs={**posterior.attrs, **_provenance(args, prior, data.n)})
         idata = posterior.to_inference_data(None if streamed else data, seed=args.seed)  # prior group: the model's
@@ -833,12 +839,17 @@ def _run_fit(args) -> int:
             notes.append(f"--engine {args.engine} {kept}: skipped {_ROW_OUTPUTS}")
         elif "posterior_predictive" not in idata.groups():
             notes.append(f"too many values to store: skipped {_ROW_OUTPUTS}")
+        nuts_path = posterior.info.get("path") if posterior.info.get("path") in ("marginal", "non-centred") else None
+        if nuts_path == "non-centred" and args.nuts_path is None:
+            notes.append(f"NUTS ran on {posterior.info['path_reason']}; --nuts-path marginal integrates the weights "
+                         "out anyway")
         # no wall-clock value in summary.json: the same --seed gives the same file; times go to timing.json
         summary = {
             "data": data.name, "n": data.n, "d": data.d, "method": posterior.method, "engine": args.engine,
             "prior": repr(getattr(prior, "prior", prior)), "sigma": str(sigma), "bias": args.bias,
             "likelihood": args.likelihood, "seed": args.seed,
             "chains": posterior.num_chains, "draws": posterior.num_draws,
+            **({"nuts_path": nuts_path} if nuts_path else {}),
             "reliable": verdict.ok, "health": verdict.to_dict(), "notes": notes,
             "map": {"definition": posterior.info.get("map_definition"), "reason": posterior.info.get("map_reason")},
             "parameters": table,

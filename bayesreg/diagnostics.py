@@ -84,6 +84,7 @@ def health(posterior: Posterior, idata=None, *, rhat_max: float = 1.01, ess_per_
                             "draws": posterior.num_draws}
     total = posterior.num_chains * posterior.num_draws
     run = posterior.diagnostics
+    remedy = f"; {run.remedy}" if run.remedy else ""
     if run.point_estimate:
         if run.converged is False:
             return Health("unreliable", [run.note], {**metrics, "converged": False})
@@ -103,7 +104,6 @@ def health(posterior: Posterior, idata=None, *, rhat_max: float = 1.01, ess_per_
         metrics.update(max_rhat=_finite_or_none(worst_rhat), min_ess_bulk=_finite_or_none(worst_bulk),
                        min_ess_tail=_finite_or_none(worst_tail))
         ess_min = ess_per_chain * posterior.num_chains
-        remedy = f"; {run.remedy}" if run.remedy else ""
         if posterior.num_chains >= 2 and not worst_rhat < rhat_max:
             reasons.append(f"R-hat up to {worst_rhat:.3f} (must be < {rhat_max}): chains disagree; run longer or "
                            f"reparametrise{remedy}")
@@ -116,7 +116,7 @@ def health(posterior: Posterior, idata=None, *, rhat_max: float = 1.01, ess_per_
         metrics["divergences"] = n_div
         if n_div:
             reasons.append(f"{n_div} divergent transitions: the sampler missed part of the posterior; raise "
-                           "target_accept or reparametrise")
+                           f"target_accept or reparametrise{remedy}")
     if "tree_depth" in stats and run.max_tree_depth is not None:
         saturated = float(np.mean(stats["tree_depth"] >= run.max_tree_depth))
         metrics["tree_depth_saturation"] = saturated

@@ -59,10 +59,22 @@ def choose_method(model_or_prior, sigma=None, data=None) -> str:
     return choose(as_model(model_or_prior, sigma), data)
 
 
+def _check_nuts_path(path: str, method: str, spec) -> None:
+    """A SpecError unless ``path`` names a shrinkage NUTS parametrisation and this fit runs one."""
+    from .infer.shrinkage_nuts import PATHS
+
+    if path not in PATHS:
+        raise SpecError(f"unknown NUTS path {path!r}: choose from {', '.join(PATHS)}")
+    if method != "nuts" or spec.prior.local_scales() is None:
+        raise SpecError(f"the NUTS path (--nuts-path {path}) applies to NUTS under a shrinkage prior (horseshoe, "
+                        f"horseshoe+, regularised-horseshoe, r2-d2); this fit runs {method} under the "
+                        f"{spec.prior.name} prior")
+
+
 def fit(data: Dataset | SufficientStats, model: Model | object, sigma=None, bias: str | Bias = "flat",
         method: str = "auto", *, chains: int = 4, draws: int = 1000, warmup: int | None = None, seed: int = 0,
         progress: bool = False, mass: str | None = None, dense_mass: bool | None = None,
-        guide: str = "mvn") -> Posterior:
+        guide: str = "mvn", nuts_path: str | None = None) -> Posterior:
     """The posterior of ``model`` (or of ``y = Xw + b + ε`` under ``prior``, noise ``sigma``, ``bias``).
 
     Every method returns a frozen :class:`~bayesreg.infer.result.Posterior` whose ``mode`` is the computed
@@ -71,7 +83,9 @@ def fit(data: Dataset | SufficientStats, model: Model | object, sigma=None, bias
     :data:`DEFAULT_WARMUP` for the method. ``mass`` is NUTS's mass matrix (``"dense"``, ``"diagonal"``; default:
     set from the posterior covariance, dense up to 100 coordinates or when n ≥ d, diagonal beyond that when
     n < d); ``dense_mass=True``/``False`` is the older spelling of ``mass="dense"``/``"diagonal"``.
-    ``progress`` prints a one-line counter on stderr for Gibbs, NUTS and SVI.
+    ``progress`` prints a one-line counter on stderr for Gibbs, NUTS and SVI. ``nuts_path`` is NUTS's
+    parametrisation under a shrinkage prior (``"auto"``, ``"marginal"``: the weights integrated out,
+    ``"non-centred"``; :func:`~bayesreg.infer.shrinkage_nuts.choose_path`), refused for any other fit.
     """
     spec = as_model(model, sigma, bias)
     if method not in METHODS:
@@ -81,6 +95,8 @@ def fit(data: Dataset | SufficientStats, model: Model | object, sigma=None, bias
     check_draws(chains, draws, 0 if warmup is None else warmup, method)
     chosen = choose(spec, data) if method == "auto" else method
     backend = require(chosen, spec, data)
+    if nuts_path is not None:
+        _check_nuts_path(nuts_path, chosen, spec)
     names = tuple(getattr(data, "feature_names", None) or (f"x{j}" for j in range(data.d)))
     began = time.perf_counter()
     mode = posterior_mode(data, spec)
@@ -93,7 +109,8 @@ def fit(data: Dataset | SufficientStats, model: Model | object, sigma=None, bias
     options = {"chains": chains, "draws": draws, "seed": seed, "guide": guide, "mode": mode, "warmup": warmup,
                "dense_mass": (mass == "dense") if mass is not None else (None if dense_mass is None
                                                                           else bool(dense_mass)),
-               "progress": (lambda label: _stderr_progress(label)) if progress else (lambda label: None)}
+               "progress": (lambda label: _stderr_progress(label)) if progress else (lambda label: None),
+               "nuts_path": nuts_path or "auto"}
     posterior = backend.run(data, spec, options)
     info = {**posterior.info, "map": None if not mode.exists else
             {k: _plain(v) for k, v in mode.values.items()},

@@ -134,7 +134,7 @@ def test_health_flags_what_is_wrong(diabetes):
 
 def test_health_adds_the_back_ends_remedy_to_slow_mixing(diabetes):
     """A back end's own remedy (the shrinkage Gibbs sampler's: NUTS with the weights integrated out) follows the
-    R-hat and ESS reasons, and nothing else."""
+    R-hat, ESS and divergence reasons, and nothing else."""
     from bayesreg.infer.result import RunDiagnostics
 
     good = gaussian_posterior(diabetes, prior=20.0, sigma=54.0).draws(200, 4, 0)
@@ -145,6 +145,9 @@ def test_health_adds_the_back_ends_remedy_to_slow_mixing(diabetes):
     assert reasons and all(r.endswith("; try X") for r in reasons if "R-hat" in r or "effective" in r)
     assert any("R-hat" in r for r in reasons)
     assert not any("try X" in r for r in health(good).reasons)
+    diverged = good.with_(sample_stats={"diverging": np.eye(4, 200, dtype=bool)},
+                          diagnostics=RunDiagnostics("markov chain", remedy="try X"))
+    assert [r for r in health(diverged).reasons if "divergent" in r][0].endswith("reparametrise; try X")
     from bayesreg import Horseshoe
     from bayesreg.infer.shrinkage_gibbs import REMEDY
 

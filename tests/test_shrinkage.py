@@ -625,8 +625,90 @@ def test_nuts_integrates_the_weights_out_by_default_and_refuses_an_unknown_path(
     data = _sparse_problem(30, 4, 1)
     post = br.fit(data, Model.gaussian(Horseshoe(), 0.5), method="nuts", chains=1, draws=100, warmup=50, seed=0)
     assert post.info["path"] == "marginal" and post.draws["w"].shape == (1, 100, 4)
+    assert post.info["path_reason"] == "the weights integrated out" and post.diagnostics.remedy == ""
     with pytest.raises(SpecError, match="unknown NUTS path 'centred'"):
         shrinkage_nuts(data, Model.gaussian(Horseshoe(), 0.5), path="centred")
+
+
+@pytest.mark.parametrize("bias", ["flat", "none", "normal:2"])
+@pytest.mark.parametrize("n, d", [(30, 4), (5, 4), (4, 4), (3, 4), (20, 50), (50, 20)])
+def test_marginal_work_follows_the_system_the_potential_builds(bias, n, d):
+    """The cost model behind path="auto" reads the same system the marginal potential factors: the rank-k factor
+    (2k²p) exactly when the potential builds one, with k its rows, else p³ for the p × p system."""
+    from bayesreg.infer.marginal_shrinkage import MarginalShrinkagePotential
+    from bayesreg.infer.shrinkage_nuts import marginal_work
+
+    rng = np.random.default_rng(n * d)
+    X = rng.normal(size=(n, d))
+    model = Model.gaussian(Horseshoe(), 0.5, bias=bias)
+    potential = MarginalShrinkagePotential(br.from_arrays(X, X[:, 0] + rng.normal(size=n)), model)
+    p = potential.gram.shape[0]
+    if potential.low_rank is None:
+        assert marginal_work(n, d, model.bias) == p**3
+    else:
+        k = potential.low_rank[0].shape[0]
+        assert marginal_work(n, d, model.bias) == 2 * k * k * p and k < p
+
+
+def test_auto_path_goes_non_centred_where_the_marginal_gradient_is_too_costly(monkeypatch):
+    """The rule at real sizes (diabetes and the sparse d2l-like benchmark integrate out, n = 2000 rows of 1000
+    features do not), and a run past the bound: non-centred, with the reason and the verdict's remedy."""
+    from bayesreg.diagnostics import health
+    from bayesreg.infer import shrinkage_nuts as module
+    from bayesreg.priors import Bias
+
+    flat = Bias("flat")
+    assert module.choose_path(442, 10, flat)[0] == "marginal"
+    assert module.choose_path(100, 200, flat)[0] == "marginal"
+    path, reason = module.choose_path(2000, 1000, flat)
+    assert path == "non-centred" and "1.0e+09 multiply–adds at n = 2000, d = 1000" in reason
+    monkeypatch.setattr(module, "MARGINAL_MAX_WORK", 10.0)
+    data = _sparse_problem(30, 4, 1)
+    post = br.fit(data, Model.gaussian(Horseshoe(), 0.5), method="nuts", chains=2, draws=100, warmup=100, seed=0)
+    assert post.info["path"] == "non-centred" and post.info["path_reason"].startswith("the non-centred")
+    assert post.diagnostics.remedy == module.NON_CENTRED_REMEDY
+    flagged = [r for r in health(post).reasons if "divergent" in r or "R-hat" in r]  # this short run has both
+    assert flagged and all(r.endswith("; " + module.NON_CENTRED_REMEDY) for r in flagged)
+    forced = br.fit(data, Model.gaussian(Horseshoe(), 0.5), method="nuts", chains=1, draws=100, warmup=50, seed=0,
+                    nuts_path="marginal")
+    assert forced.info["path"] == "marginal" and "path_reason" not in forced.info
+
+
+def test_cli_names_the_nuts_path_and_why(tmp_path, capsys, monkeypatch):
+    """summary.json names the parametrisation; one that "auto" chose for cost is a note with the flag to force the
+    other, and --nuts-path where it does not apply is a one-line error."""
+    import json
+
+    from bayesreg.cli import main
+    from bayesreg.infer import shrinkage_nuts as module
+
+    monkeypatch.setattr(module, "MARGINAL_MAX_WORK", 10.0)
+    common = ["fit", "--data", "diabetes", "--prior", "r2-d2", "--sigma", "54", "--chains", "2", "--draws", "50",
+              "--warmup", "50", "--no-plots"]
+    assert main(common + ["--out", str(tmp_path / "auto")]) == 0
+    summary = json.loads((tmp_path / "auto" / "summary.json").read_text())
+    assert summary["method"] == "nuts" and summary["nuts_path"] == "non-centred"
+    assert any(n.startswith("NUTS ran on the non-centred parametrisation: with the weights integrated out one "
+                            "gradient would cost about 1.0e+03") and n.endswith("--nuts-path marginal integrates "
+                                                                                 "the weights out anyway")
+               for n in summary["notes"])
+    assert main(common + ["--nuts-path", "marginal", "--out", str(tmp_path / "forced")]) == 0
+    summary = json.loads((tmp_path / "forced" / "summary.json").read_text())
+    assert summary["nuts_path"] == "marginal" and not any("NUTS ran on" in n for n in summary["notes"])
+    capsys.readouterr()
+    assert main(["fit", "--data", "diabetes", "--prior", "horseshoe", "--sigma", "54", "--nuts-path", "marginal",
+                 "--out", str(tmp_path / "gibbs")]) == 2
+    assert "applies to NUTS under a shrinkage prior" in capsys.readouterr().err
+
+
+def test_fit_refuses_a_nuts_path_that_does_not_apply():
+    diabetes = br.load_diabetes()
+    with pytest.raises(SpecError, match="unknown NUTS path 'centred'"):
+        br.fit(diabetes, Horseshoe(), 54.0, method="nuts", nuts_path="centred")
+    with pytest.raises(SpecError, match=r"applies to NUTS under a shrinkage prior .* runs gibbs under the horseshoe"):
+        br.fit(diabetes, Horseshoe(), 54.0, method="gibbs", nuts_path="marginal")
+    with pytest.raises(SpecError, match="runs nuts under the gaussian prior"):
+        br.fit(diabetes, br.Gaussian(20.0), 54.0, method="nuts", nuts_path="non-centred")
 
 
 @pytest.mark.slow
