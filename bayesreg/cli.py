@@ -840,7 +840,7 @@ def _run_fit(args) -> int:
         elif "posterior_predictive" not in idata.groups():
             notes.append(f"too many values to store: skipped {_ROW_OUTPUTS}")
         nuts_path = posterior.info.get("path") if posterior.info.get("path") in ("marginal", "non-centred") else None
-        if nuts_path == "non-centred" and args.nuts_path is None:
+        if nuts_path == "non-centred" and posterior.info.get("path_reason"):  # "auto" chose it, for cost
             notes.append(f"NUTS ran on {posterior.info['path_reason']}; --nuts-path marginal integrates the weights "
                          "out anyway")
         # no wall-clock value in summary.json: the same --seed gives the same file; times go to timing.json
