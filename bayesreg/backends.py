@@ -179,7 +179,7 @@ def _run_nuts(data, model: Model, o: dict) -> Posterior:
         from .infer.shrinkage_nuts import shrinkage_nuts
 
         return shrinkage_nuts(data, model, chains=o["chains"], draws=o["draws"], warmup=o["warmup"], seed=o["seed"],
-                              dense_mass=o["dense_mass"], path=o.get("nuts_path", "auto"),
+                              dense_mass=o["dense_mass"], path=o["nuts_path"],
                               progress=o["progress"]("nuts iterations"))
     return nuts(data, LinearRegressionModel(model), chains=o["chains"], draws=o["draws"], warmup=o["warmup"],
                 seed=o["seed"], dense_mass=o["dense_mass"], progress=o["progress"]("nuts iterations"))

@@ -105,7 +105,7 @@ class MarginalShrinkagePotential:
             self._r_fortran = np.asfortranarray(R)  # what LAPACK's triangular solve reads, without a copy a call
             # RSS(θ) = RSS(θ₀) + ‖Rθ − a‖² for any θ₀ with Rθ₀ = a (G = RᵀR, h = Rᵀa): O(kp) a gradient, not O(p²)
             least_norm = R.T @ np.linalg.solve(R @ R.T, a)
-            self._rss_floor = self._residual_sum(least_norm) - float(np.sum((R @ least_norm - a) ** 2))
+            self._rss_floor = self._centred_residual_sum(least_norm) - float(np.sum((R @ least_norm - a) ** 2))
 
     def _factor(self):
         """R (k, p) and a (k,) with RᵀR = G and Rᵀa = h, from G's eigenvectors, when the rows bound G's rank below
@@ -148,10 +148,14 @@ class MarginalShrinkagePotential:
     def _residual_sum(self, coef: np.ndarray) -> float:
         """RSS(w, b) at the system's coefficients (b first for a normal bias; b at its optimum for a flat one): on
         the low-rank factor from ‖R coef − a‖², O(kp); else from the centred least-squares fit, O(p²)."""
-        if getattr(self, "_rss_floor", None) is not None:
-            R, a = self.low_rank
-            gap = R @ coef - a
-            return self._rss_floor + float(gap @ gap)
+        if self.low_rank is None:
+            return self._centred_residual_sum(coef)
+        R, a = self.low_rank
+        gap = R @ coef - a
+        return self._rss_floor + float(gap @ gap)
+
+    def _centred_residual_sum(self, coef: np.ndarray) -> float:
+        """RSS(w, b) from the centred least-squares fit: RSS_min + (w − ŵ)ᵀS_xx(w − ŵ) + n(ȳ − x̄ᵀw − b)²."""
         w = coef[self._lead:]
         delta = w - self.w_hat
         rss = self.rss_min + float(delta @ (self.sxx @ delta))
