@@ -104,8 +104,8 @@ NON_CENTRED_REMEDY = "or try --nuts-path marginal (the weights integrated out: n
 def marginal_work(n: int, d: int, bias) -> float:
     """The work of one gradient with the weights integrated out, in multiply–adds up to a constant: p³ for the
     p × p system (p = d, + 1 with a normal bias), 2k²p on the rank-k factor when the rows bound the rank below p
-    (k = n − 1 for a flat bias, n otherwise), as :class:`~bayesreg.infer.marginal_shrinkage.
-    MarginalShrinkagePotential` chooses."""
+    (k = n − 1 for a flat bias, n otherwise), the same choice as
+    :class:`~bayesreg.infer.marginal_shrinkage.MarginalShrinkagePotential` makes."""
     p = d + (bias.kind == "normal")
     k = n - 1 if bias.kind == "flat" else n
     return 2.0 * k * k * p if k < p else float(p) ** 3
