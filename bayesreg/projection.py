@@ -19,8 +19,14 @@ O(ndS) a step.
 **Performance per size.** The projected draws of each submodel size give pointwise log predictive densities
 log N(y_i | μ_⊥,s,i, σ²_⊥,s), read by ArviZ's PSIS-LOO (``az.loo``) beside the reference's own; the **suggested
 size** is projpred's default rule, the smallest k whose elpd difference from the reference, plus one standard error
-of that difference, reaches 0. The search saw all the data, so these elpds are optimistic for the later sizes
-(projpred's ``validate_search`` would repeat the search in each fold; not done here).
+of that difference, reaches 0. The search saw all the data, so these elpds are optimistic for the later sizes.
+
+**Validated search** (:func:`validate_search`, projpred's ``cv_varsel(cv_method = "kfold", validate_search =
+TRUE)``): K-fold cross-validation of the whole procedure "fit the reference, search, keep the first k columns".
+For each fold the reference is refitted on the other rows, the search is repeated there, and each size's projected
+draws predict the held-out rows: elpd_k = Σ_i log (1/S) Σ_s N(y_i | μ_⊥,s,i, σ²_⊥,s) over every row, held out once;
+the reference's own held-out elpd is its baseline, and the suggested size follows the same rule. Nothing of a
+held-out row reaches the search that ranks it, so the later sizes are no longer optimistic; the price is K refits.
 
 Written here because no maintained Python library projects this model: projpred is R, and kulprit projects bambi
 models only.
@@ -38,10 +44,13 @@ import numpy as np
 
 from .errors import SpecError
 
-__all__ = ["project", "projection_ranking", "ProjectionRanking", "DEFAULT_MAX_SIZE"]
+__all__ = ["project", "projection_ranking", "ProjectionRanking", "validate_search", "ValidatedSearch",
+           "DEFAULT_MAX_SIZE", "DEFAULT_FOLDS"]
 
 #: columns searched by default (projpred's nterms_max default is 19, below the number of columns)
 DEFAULT_MAX_SIZE = 20
+#: folds of the validated search by default (projpred's K for cv_method = "kfold")
+DEFAULT_FOLDS = 5
 #: a column whose part orthogonal to the current submodel has a norm below this fraction of its own is left out
 _COLLINEAR = 1e-8
 
@@ -205,3 +214,100 @@ def projection_ranking(w, b, sigma, X, y, *, names=None, bias: bool = True, max_
     suggested = int(reached[0]) if reached.size else None
     return ProjectionRanking(names, tuple(order), np.array(kl), np.array(elpd), np.array(se), diff_arr, diff_se_arr,
                              np.array(over), ref_elpd, ref_se, suggested)
+
+
+@dataclass(frozen=True)
+class ValidatedSearch:
+    """K-fold cross-validation of the search (module docstring), per submodel size k = 0…K (``sizes``): ``elpd``
+    and ``elpd_se`` (held-out elpd of the projected draws), ``diff`` and ``diff_se`` (elpd_k − the reference's
+    held-out elpd, and the se of that difference, from the paired pointwise values); ``reference_elpd``;
+    ``suggested_size``; ``fold_orders`` (each fold's own search); ``stability[k − 1]``, the share of folds whose
+    first k columns hold the full-data search's k-th (projpred's cumulated ``cv_proportions``)."""
+
+    folds: int
+    seed: int
+    elpd: np.ndarray
+    elpd_se: np.ndarray
+    diff: np.ndarray
+    diff_se: np.ndarray
+    reference_elpd: float
+    reference_elpd_se: float
+    suggested_size: int | None
+    fold_orders: tuple[tuple[int, ...], ...]
+    stability: np.ndarray
+
+    def to_dict(self, ranking: ProjectionRanking) -> dict:
+        """The validated figures beside the full-data search's order (``ranking``, the search being validated)."""
+        sizes = [{"size": k, "added": None if k == 0 else ranking.names[ranking.order[k - 1]],
+                  "elpd_kfold": float(self.elpd[k]), "se": float(self.elpd_se[k]), "diff": float(self.diff[k]),
+                  "diff_se": float(self.diff_se[k]),
+                  "stability": None if k == 0 else float(self.stability[k - 1])} for k in range(len(self.elpd))]
+        return {"method": f"{self.folds}-fold cross-validation of the search (seeded KFold with shuffling, seed "
+                          f"{self.seed}): the reference refitted and the search repeated on each fold's training rows",
+                "suggested_size": self.suggested_size,
+                "suggested": list(ranking.ranked[: self.suggested_size or 0]),
+                "rule": "smallest size whose held-out elpd difference from the reference + 1 se ≥ 0",
+                "reference_elpd_kfold": self.reference_elpd, "reference_se": self.reference_elpd_se,
+                "stability": "the share of folds whose first k columns hold the k-th column of the full-data search",
+                "fold_rankings": [[ranking.names[j] for j in order] for order in self.fold_orders],
+                "sizes": sizes}
+
+
+def _held_out(y, mu, sigma) -> np.ndarray:
+    """log (1/S) Σ_s N(y_i | μ_s,i, σ_s²) for each held-out row (μ is (rows, S))."""
+    from scipy.special import logsumexp
+
+    return logsumexp(_pointwise(y, mu, sigma), axis=0) - np.log(mu.shape[1])
+
+
+def validate_search(ranking: ProjectionRanking, refit, X, y, *, bias: bool = True, folds: int = DEFAULT_FOLDS,
+                    seed: int = 0, max_draws: int = 1000, progress=None) -> ValidatedSearch:
+    """K-fold cross-validation of the projection search that produced ``ranking`` (module docstring).
+
+    ``refit(rows)`` fits the reference model on the rows with those indices and returns its draws (w (…, d), b or
+    None, σ: draws or one value), as :func:`projection_ranking` takes them; it is called once per fold. The folds
+    are scikit-learn's ``KFold(folds, shuffle=True, random_state=seed)``; each fold searches up to as many columns
+    as ``ranking`` (fewer when its training rows allow fewer), and the sizes reported are those every fold
+    reached. ``progress(fold, folds)`` is called as folds finish."""
+    from sklearn.model_selection import KFold
+
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64).ravel()
+    n, d = X.shape
+    if y.shape[0] != n:
+        raise SpecError(f"y has {y.shape[0]} values but X has {n} rows")
+    if d != len(ranking.names):
+        raise SpecError(f"X has {d} columns but the ranking has {len(ranking.names)}")
+    if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) or not 2 <= folds <= n:
+        raise SpecError(f"the validated search needs 2 ≤ folds ≤ rows ({n}), got {folds!r}")
+    limit = len(ranking.order)
+    lpd = np.full((limit + 1, n), np.nan)
+    reference = np.empty(n)
+    orders = []
+    for number, (train, test) in enumerate(KFold(int(folds), shuffle=True, random_state=seed).split(X), start=1):
+        w, b, sigma = refit(train)
+        w = np.asarray(w, dtype=np.float64).reshape(-1, d)
+        draws = w.shape[0]
+        pick = np.unique(np.linspace(0, draws - 1, min(draws, max_draws)).round().astype(int))
+        b_arr = (np.zeros(draws) if b is None or not bias
+                 else np.broadcast_to(np.asarray(b, dtype=np.float64).ravel(), (draws,)))[pick]
+        s_arr = np.broadcast_to(np.asarray(sigma, dtype=np.float64).ravel(), (draws,))[pick]
+        X_train, mu, s_arr = _reference(w[pick], b_arr, s_arr, X[train], bias)
+        order = _search(X_train, mu, s_arr, bias, min(limit, max(len(train) - 2, 0)))
+        orders.append(tuple(order))
+        held = X[test]
+        reference[test] = _held_out(y[test], held @ w[pick].T + b_arr, s_arr)
+        for k in range(len(order) + 1):
+            coef, c, s_perp, _ = _project_fitted(X_train, mu, s_arr, order[:k], bias)
+            lpd[k, test] = _held_out(y[test], held[:, order[:k]] @ coef.T + c, s_perp)
+        if progress is not None:
+            progress(number, folds)
+    size = min(len(o) for o in orders)
+    lpd = lpd[: size + 1]
+    diff_i = lpd - reference
+    diff, diff_se = diff_i.sum(1), np.sqrt(n) * diff_i.std(1)
+    reached = np.flatnonzero(diff + diff_se >= 0)
+    stability = np.array([np.mean([ranking.order[k] in o[: k + 1] for o in orders]) for k in range(size)])
+    return ValidatedSearch(int(folds), int(seed), lpd.sum(1), np.sqrt(n) * lpd.std(1), diff, diff_se,
+                           float(reference.sum()), float(np.sqrt(n) * reference.std()),
+                           int(reached[0]) if reached.size else None, tuple(orders), stability)
