@@ -156,7 +156,8 @@ hierarchical τ the mode of its marginal posterior where that has a closed form,
 
 Writes DIR/posterior.nc (ArviZ InferenceData, with a prior group), DIR/summary.json (per parameter: mean, sd,
 94% HDI, MAP, R-hat, ESS; the health verdict; which weights matter: SAVS, the 94% interval rule and, for
-regression, a projection-predictive ranking with its suggested size; the same --seed gives the same file),
+regression, a projection-predictive ranking with its suggested size, cross-validated with --validate-search K;
+the same --seed gives the same file),
 DIR/model.json (the column recipe and, for an exact fit, the closed form: what `bayesreg predict` reads),
 DIR/timing.json (seconds) and diagnostic plots (PNG). An unreliable posterior (divergences, R-hat ≥ 1.01, low
 ESS, SVI not converged) is flagged on the terminal and in summary.json ("reliable": false, with the reasons).
@@ -222,6 +223,11 @@ def _add_fit(sub) -> None:
                         "marginal unless a run would take about half an hour or more")
     p.add_argument("--guide", default="mvn", choices=["normal", "mvn", "lowrank"],
                    help="SVI guide: mean-field normal, full-rank mvn (default), lowrank")
+    p.add_argument("--validate-search", type=int, default=None, metavar="K",
+                   help="cross-validate the projection-predictive search with K folds (K = 5 is projpred's choice): "
+                        "the fit is repeated on each fold's other rows and the search with it, so the suggested "
+                        "size comes from held-out elpd, not from the optimistic in-sample one; costs K more fits "
+                        "(regression, rows in memory)")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory (must not hold results)")
     p.add_argument("--force", action="store_true", help="replace the results already in DIR")
     p.add_argument("--no-plots", action="store_true", help="skip the figures")
@@ -795,7 +801,8 @@ def _run_fit(args) -> int:
     check_output_directory(out, force=args.force)
     args._existed = out.exists()
     classifier = args.likelihood == "logistic"
-    engine_notes = _resolve_engine(args, rows_needed=args.method == "svi")
+    engine_notes = _resolve_engine(args, rows_needed=args.method == "svi" or args.validate_search is not None)
+    _check_validate_search(args)
     if classifier and args.engine != "memory":
         engine_notes = [f"--engine {args.engine}: the rows are read again on every Newton step (the logistic "
                         "likelihood has no sufficient statistics)"] + [
@@ -866,7 +873,10 @@ def _run_fit(args) -> int:
             if isinstance(projection, str):
                 notes.append(projection)
             elif projection is not None:
-                summary["variable_selection"]["projection"] = projection
+                summary["variable_selection"]["projection"] = projection.to_dict()
+                if args.validate_search is not None:
+                    summary["variable_selection"]["projection"]["validated"] = _validated_search(
+                        projection, posterior, data, prior, sigma, args, tty)
         columns = getattr(data, "columns", None)
         if columns is not None and columns.describe():
             summary["columns"] = columns.describe()
@@ -986,6 +996,13 @@ def _format_fit(s: dict, seconds: float) -> str:
             lines.append(f"projection-predictive ranking: {first}; suggested size "
                          + (f"{size} (elpd_loo within 1 se of the full posterior's)" if size is not None
                             else f"none of the first {len(proj['ranking'])}"))
+            checked = proj.get("validated")
+            if checked:
+                size = checked["suggested_size"]
+                folds = len(checked["fold_rankings"])
+                lines.append(f"  validated by {folds}-fold cross-validation of the search: suggested size "
+                             + (f"{size} (held-out elpd within 1 se of the full posterior's)" if size is not None
+                                else f"none of the first {len(checked['sizes']) - 1}"))
     m = s.get("map") or {}
     if m.get("definition"):
         lines += ["", f"MAP: {m['definition']}" + (f"; not reported: {m['reason']}" if m.get("reason") else "")]
@@ -998,10 +1015,63 @@ _PROJECTION_VALUES = 20_000_000
 _PROJECTION_WORK = 2_000_000_000
 
 
+def _check_validate_search(args) -> None:
+    """--validate-search K: K ≥ 2, and a fit that has a projection-predictive ranking to validate."""
+    k = args.validate_search
+    if k is None:
+        return
+    if k < 2:
+        raise SpecError(f"--validate-search needs at least 2 folds, got {k} (5 is projpred's choice)")
+    if args.likelihood == "logistic":
+        raise SpecError("--validate-search validates the projection-predictive ranking, which is computed for "
+                        "regression only (--likelihood gaussian)")
+    if args.engine != "memory":
+        raise SpecError(f"--validate-search refits on subsets of the rows, which --engine {args.engine} does not "
+                        "keep; use --engine memory")
+    if args.method == "map":
+        raise SpecError("--validate-search needs posterior draws to project: --method map gives a point estimate")
+
+
+def _validated_search(ranking, posterior, data, prior, sigma, args, tty: bool) -> dict:
+    """:func:`bayesreg.projection.validate_search` with the fit repeated on each fold's training rows: the
+    method the main fit ran (and its NUTS path) and the same options and seed."""
+    import warnings
+
+    from .data import from_arrays
+    from .fitting import METHODS, fit
+    from .projection import validate_search
+
+    method = posterior.method if posterior.method in METHODS else args.method
+    path = posterior.info.get("path") if posterior.info.get("path") in ("marginal", "non-centred") else None
+    bias = args.bias != "none"
+    folds = args.validate_search
+
+    def refit(rows):
+        with warnings.catch_warnings():  # a column constant on a fold's rows: the fit below still stands
+            warnings.simplefilter("ignore")
+            part = from_arrays(data.X[rows], data.y[rows], feature_names=data.feature_names)
+        post = fit(part, prior, sigma, args.bias, method, chains=args.chains, draws=args.draws, warmup=args.warmup,
+                   seed=args.seed, mass=args.mass or ("dense" if args.dense_mass else None), guide=args.guide,
+                   nuts_path=path)
+        s = post.sigma_fixed if post.sigma_fixed is not None else post.draws["sigma"]
+        return post.draws["w"], post.draws.get("b") if bias else None, s
+
+    def progress(fold, total):
+        if tty:
+            print(f"validated search: fold {fold}/{total} refitted and searched", file=sys.stderr, flush=True)
+
+    if tty:
+        print(f"validating the projection search: {folds} more fits ...", file=sys.stderr, flush=True)
+    result = validate_search(ranking, refit, data.X, data.y, bias=bias, folds=folds, seed=args.seed,
+                             max_draws=min(1000, posterior.num_chains * posterior.num_draws), progress=progress)
+    return result.to_dict(ranking)
+
+
 def _projection_ranking(posterior, data, bias: bool):
-    """The projection-predictive ranking (:mod:`bayesreg.projection`) for ``summary.json``, from at most 1000
-    draws, _PROJECTION_VALUES fitted values and _PROJECTION_WORK multiply-adds; a note (str) when that leaves
-    fewer than 50 draws."""
+    """The projection-predictive ranking (:mod:`bayesreg.projection`, a
+    :class:`~bayesreg.projection.ProjectionRanking`) for ``summary.json``, from at most 1000 draws,
+    _PROJECTION_VALUES fitted values and _PROJECTION_WORK multiply-adds; a note (str) when that leaves fewer than
+    50 draws."""
     from .projection import DEFAULT_MAX_SIZE, projection_ranking
 
     steps = min(DEFAULT_MAX_SIZE, data.d)
@@ -1012,7 +1082,7 @@ def _projection_ranking(posterior, data, bias: bool):
     sigma = posterior.sigma_fixed if posterior.sigma_fixed is not None else posterior.draws["sigma"]
     try:
         return projection_ranking(posterior.draws["w"], posterior.draws.get("b") if bias else None, sigma, data.X,
-                                  data.y, names=data.feature_names, bias=bias, max_draws=draws).to_dict()
+                                  data.y, names=data.feature_names, bias=bias, max_draws=draws)
     except SpecError as err:  # e.g. too few rows to rank: the fit stands without it
         return f"no projection-predictive ranking: {err}"
 

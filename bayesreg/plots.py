@@ -449,13 +449,16 @@ def projection_curve(ranking: dict, *, signal=None, title: str | None = None, ax
     """The projection-predictive search as projpred draws it: elpd_loo of each submodel size minus the full
     posterior's, ± one standard error of the difference, the suggested size marked; ``ranking`` is
     :meth:`~bayesreg.projection.ProjectionRanking.to_dict`. ``signal`` (optional, one bool per size ≥ 1): whether
-    the column added at that size is known to matter, drawn filled, else hollow."""
+    the column added at that size is known to matter, drawn filled, else hollow. With ``ranking["validated"]``
+    (:meth:`~bayesreg.projection.ValidatedSearch.to_dict`) the held-out curve is drawn beside it."""
     ax = _axes(ax)
     sizes = np.array([row["size"] for row in ranking["sizes"]])
     diff = np.array([row["diff"] for row in ranking["sizes"]])
     se = np.array([row["diff_se"] for row in ranking["sizes"]])
+    validated = ranking.get("validated")
     ax.axhline(0.0, color="0.4", ls="--", lw=1.0, label="full posterior")
-    ax.errorbar(sizes, diff, yerr=se, color="C0", lw=1.2, capsize=2, zorder=1)
+    ax.errorbar(sizes, diff, yerr=se, color="C0", lw=1.2, capsize=2, zorder=1,
+                label="search on all rows (PSIS-LOO, optimistic)" if validated else None)
     if signal is None:
         ax.plot(sizes, diff, "o", color="C0", ms=4, zorder=2)
     else:
@@ -465,7 +468,18 @@ def projection_curve(ranking: dict, *, signal=None, title: str | None = None, ax
                 label="column added: not a signal (or the intercept)")
     size = ranking.get("suggested_size")
     if size is not None:
-        ax.axvline(size, color=_MARK_COLORS[0], ls=":", lw=1.4, label=f"suggested size {size}")
+        ax.axvline(size, color=_MARK_COLORS[0], ls=":", lw=1.4,
+                   label=f"suggested size {size}" + (" (in sample)" if validated else ""))
+    if validated:  # the held-out curve of --validate-search, beside the in-sample one
+        folds = len(validated["fold_rankings"])
+        v_sizes = np.array([row["size"] for row in validated["sizes"]])
+        v_diff = np.array([row["diff"] for row in validated["sizes"]])
+        v_se = np.array([row["diff_se"] for row in validated["sizes"]])
+        ax.errorbar(v_sizes + 0.15, v_diff, yerr=v_se, fmt="s-", color="C1", ms=4, lw=1.2, capsize=2, zorder=1,
+                    label=f"{folds}-fold validated search (held out)")
+        v_size = validated.get("suggested_size")
+        if v_size is not None:
+            ax.axvline(v_size, color="C1", ls="-.", lw=1.4, label=f"suggested size {v_size} (validated)")
     if len(sizes) <= 31:  # name the column each size adds
         ax.set_xticks(sizes)
         ax.set_xticklabels(["0: none"] + [f"{row['size']}: {row['added']}" for row in ranking["sizes"][1:]],
@@ -476,7 +490,7 @@ def projection_curve(ranking: dict, *, signal=None, title: str | None = None, ax
 
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("submodel size (columns, in the order the search added them)")
-    ax.set_ylabel("elpd_loo − the full posterior's")
+    ax.set_ylabel("elpd − the full posterior's" if validated else "elpd_loo − the full posterior's")
     ax.set_title(title or "Projection predictive: forward search")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")

@@ -260,3 +260,45 @@ def test_validated_search_refuses_bad_input_in_one_line():
         validate_search(ranking, refit, X[:, :3], y)
     with pytest.raises(SpecError, match="y has 3 values"):
         validate_search(ranking, refit, X, y[:3])
+
+
+def test_cli_validates_the_search_with_the_same_fit_on_each_folds_rows(tmp_path, capsys):
+    """`bayesreg fit --validate-search 3` stores what validate_search gives with the fit repeated (same method,
+    draws and seed) on each fold's rows, names the validated size on the terminal and draws both curves; where
+    there is no ranking to validate it is a one-line error and nothing is written."""
+    import json
+
+    from bayesreg.projection import validate_search
+    from tests.scripts import run_cli
+
+    common = ["fit", "--data", "diabetes", "--prior", "gaussian", "--tau", "20", "--sigma", "54", "--draws", "250"]
+    code, out, err = run_cli(capsys, *common, "--validate-search", "3", "--out", str(tmp_path / "fit"))
+    assert code == 0, err
+    summary = json.loads((tmp_path / "fit" / "summary.json").read_text())
+    validated = summary["variable_selection"]["projection"]["validated"]
+    assert len(validated["fold_rankings"]) == 3 and validated["sizes"][0]["size"] == 0
+    assert "validated by 3-fold cross-validation of the search: suggested size" in out
+    assert (tmp_path / "fit" / "projection.png").exists()
+
+    diabetes = br.load_diabetes()
+    model = br.Model.gaussian(br.Gaussian(tau=20.0), 54.0)
+    full = br.fit(diabetes, model, method="exact", draws=250, seed=0)
+    ranking = projection_ranking(full.draws["w"], full.draws["b"], 54.0, diabetes.X, diabetes.y,
+                                 names=diabetes.feature_names)
+
+    def refit(rows):
+        post = br.fit(br.from_arrays(diabetes.X[rows], diabetes.y[rows]), model, method="exact", draws=250, seed=0)
+        return post.draws["w"], post.draws["b"], 54.0
+
+    direct = validate_search(ranking, refit, diabetes.X, diabetes.y, folds=3, seed=0).to_dict(ranking)
+    assert validated == json.loads(json.dumps(direct))
+
+    for extra, message in ((["--validate-search", "1"], "at least 2 folds"),
+                           (["--validate-search", "3", "--method", "map"], "--method map gives a point estimate"),
+                           (["--validate-search", "3", "--engine", "chunks"], "use --engine memory")):
+        code, _, err = run_cli(capsys, *common, *extra, "--out", str(tmp_path / "refused"))
+        assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+        assert not (tmp_path / "refused").exists()
+    code, _, err = run_cli(capsys, "fit", "--data", "breast_cancer", "--standardize", "--likelihood", "logistic",
+                           "--prior", "gaussian", "--tau", "1", "--validate-search", "3", "--out", str(tmp_path / "c"))
+    assert code == 2 and "regression only" in err and not (tmp_path / "c").exists()
