@@ -100,6 +100,10 @@ def test_the_findings(study):
     pj = s["projection"]
     assert pj["true_in_first"] == 10 and sorted(pj["order"][:10]) == s["true_nonzero"]
     assert pj["suggested_size"] is not None and pj["true"] + pj["false"] == pj["suggested_size"]
+    pv = pj["validated"]  # the search cross-validated: 5 folds, each its own refit and search
+    assert len(pv["fold_rankings"]) == st.PROJECTION_FOLDS and pv["sizes"][0]["size"] == 0
+    assert pv["suggested_size"] is not None and pv["true"] + pv["false"] == pv["suggested_size"]
+    assert pv["false"] <= st.SAVS_FALSE_MAX and pv["true"] >= 8
 
 
 def _numbers(study) -> st.SparseTruthResult:
@@ -124,10 +128,12 @@ def test_the_checks_fail_when_the_numbers_do(study):
     bad.diagnostics["horseshoe"]["lambda"]["r_hat"] = 1.02
     bad.loo["rows"][0]["elpd_loo_own"] += 0.5
     bad.projection["true_in_first"] = st.PROJECTION_TRUE_MIN - 1
+    bad.projection["validated"]["false"] = st.SAVS_FALSE_MAX + 1
     failed = {c.name for c in st.check(bad) if not c.passed}
     for start in ("estimation error ‖E[w|y] − w*‖: ridge", "held-out RMSE of the posterior-mean prediction: ridge",
                   "SAVS under the horseshoe: zero weights", "horseshoe Gibbs: worst split R-hat",
-                  "horseshoe Gibbs: split R-hat of τ", "LOO table", "projection predictive"):
+                  "horseshoe Gibbs: split R-hat of τ", "LOO table", "projection predictive (horseshoe",
+                  "projection predictive, validated search"):
         assert any(name.startswith(start) for name in failed), start
 
 
