@@ -41,8 +41,10 @@ class Model:
                             f"{type(self.prior).__name__}")
         object.__setattr__(self, "bias", parse_bias(self.bias))
         if self.prior.depends_on_sigma and "sigma" not in self.likelihood.parameter_names:
+            remedy = ("it is for regression (a Gaussian likelihood)" if self.prior.local_scales() is not None
+                      else "give the prior its own scale (--tau or --scale)")
             raise SpecError(f"the {self.prior.name} prior is scaled by the noise σ, which a {self.likelihood.name} "
-                            "likelihood does not have: give the prior its own scale (--tau or --scale)")
+                            f"likelihood does not have: {remedy}")
 
     @classmethod
     def gaussian(cls, prior: Prior, sigma, bias="flat") -> Model:

@@ -955,3 +955,12 @@ def test_tau_move_keeps_the_posterior_and_mixes_tau_faster(sigma, bias):
             ses.append(m.std((0, 1)) / np.sqrt(az.ess(az.convert_to_dataset({"x": m}))["x"].values))
         z = np.abs(means[0] - means[1]) / np.hypot(*ses)
         assert z.max() < 4.5, z
+
+
+@pytest.mark.parametrize("prior", [Horseshoe(), R2D2()])
+def test_a_classifier_with_a_shrinkage_prior_is_refused_with_a_remedy_that_applies(prior):
+    """The shrinkage priors are scaled by σ, which a logistic likelihood has not: the error says they are for
+    regression, not to give the prior a scale of its own (--tau does not unscale a horseshoe)."""
+    with pytest.raises(SpecError, match=r"scaled by the noise σ, which a logistic likelihood does not have: it is "
+                                        r"for regression \(a Gaussian likelihood\)$"):
+        Model.logistic(prior)
