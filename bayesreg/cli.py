@@ -875,8 +875,11 @@ def _run_fit(args) -> int:
             elif projection is not None:
                 summary["variable_selection"]["projection"] = projection.to_dict()
                 if args.validate_search is not None:
-                    summary["variable_selection"]["projection"]["validated"] = _validated_search(
-                        projection, posterior, data, prior, sigma, args, tty)
+                    try:
+                        summary["variable_selection"]["projection"]["validated"] = _validated_search(
+                            projection, posterior, data, prior, sigma, args, tty)
+                    except SpecError as err:  # e.g. a fold too small to fit: the fit stands without it
+                        notes.append(f"no validated projection search: {err}")
         columns = getattr(data, "columns", None)
         if columns is not None and columns.describe():
             summary["columns"] = columns.describe()

@@ -265,7 +265,8 @@ def test_validated_search_refuses_bad_input_in_one_line():
 def test_cli_validates_the_search_with_the_same_fit_on_each_folds_rows(tmp_path, capsys):
     """`bayesreg fit --validate-search 3` stores what validate_search gives with the fit repeated (same method,
     draws and seed) on each fold's rows, names the validated size on the terminal and draws both curves; where
-    there is no ranking to validate it is a one-line error and nothing is written."""
+    there is no ranking to validate it is a one-line error and nothing is written; more folds than rows leave the
+    fit standing with a note."""
     import json
 
     from bayesreg.projection import validate_search
@@ -293,6 +294,10 @@ def test_cli_validates_the_search_with_the_same_fit_on_each_folds_rows(tmp_path,
     direct = validate_search(ranking, refit, diabetes.X, diabetes.y, folds=3, seed=0).to_dict(ranking)
     assert validated == json.loads(json.dumps(direct))
 
+    code, _, err = run_cli(capsys, *common, "--validate-search", "500", "--no-plots", "--out", str(tmp_path / "many"))
+    notes = json.loads((tmp_path / "many" / "summary.json").read_text())["notes"]
+    assert code == 0 and "no validated projection search: the validated search needs 2 ≤ folds ≤ rows (442), got 500" \
+        in notes
     for extra, message in ((["--validate-search", "1"], "at least 2 folds"),
                            (["--validate-search", "3", "--method", "map"], "--method map gives a point estimate"),
                            (["--validate-search", "3", "--engine", "chunks"], "use --engine memory")):
