@@ -70,6 +70,16 @@ def _reference(w, b, sigma, X, bias: bool):
     return X, mu, sigma
 
 
+def _spaced_draws(w, b, sigma, max_draws: int):
+    """At most ``max_draws`` of the reference draws, evenly spaced: w (S, d), b (S,) or None, σ (S,)."""
+    w = np.asarray(w, dtype=np.float64)
+    w = w.reshape(-1, w.shape[-1])
+    draws = w.shape[0]
+    pick = np.unique(np.linspace(0, draws - 1, min(draws, max_draws)).round().astype(int))
+    b = None if b is None else np.broadcast_to(np.asarray(b, dtype=np.float64).ravel(), (draws,))[pick]
+    return w[pick], b, np.broadcast_to(np.asarray(sigma, dtype=np.float64).ravel(), (draws,))[pick]
+
+
 def project(w, b, sigma, X, columns, *, bias: bool = True):
     """The projection of every reference draw onto the submodel with ``columns`` (module docstring):
     (β_⊥ (S, |M|), c_⊥ (S,), σ_⊥ (S,)); c_⊥ is 0 when ``bias`` is False."""
@@ -180,13 +190,8 @@ def projection_ranking(w, b, sigma, X, y, *, names=None, bias: bool = True, max_
     draws or one fixed value) and read each size's predictive performance (module docstring). At most
     ``max_draws`` reference draws are used, evenly spaced (the projection is per draw; 1000 are plenty for the
     ranking); ``max_size`` defaults to min(DEFAULT_MAX_SIZE, d, rows − 2)."""
-    w = np.asarray(w, dtype=np.float64)
-    w = w.reshape(-1, w.shape[-1])
-    draws = w.shape[0]
-    pick = np.unique(np.linspace(0, draws - 1, min(draws, max_draws)).round().astype(int))
-    b_arr = None if b is None else np.broadcast_to(np.asarray(b, dtype=np.float64).ravel(), (draws,))[pick]
-    s_arr = np.broadcast_to(np.asarray(sigma, dtype=np.float64).ravel(), (draws,))[pick]
-    X, mu, s_arr = _reference(w[pick], b_arr, s_arr, X, bias)
+    w, b_arr, s_arr = _spaced_draws(w, b, sigma, max_draws)
+    X, mu, s_arr = _reference(w, b_arr, s_arr, X, bias)
     y = np.asarray(y, dtype=np.float64).ravel()
     n, d = X.shape
     if y.shape[0] != n:
@@ -286,17 +291,13 @@ def validate_search(ranking: ProjectionRanking, refit, X, y, *, bias: bool = Tru
     orders = []
     for number, (train, test) in enumerate(KFold(int(folds), shuffle=True, random_state=seed).split(X), start=1):
         w, b, sigma = refit(train)
-        w = np.asarray(w, dtype=np.float64).reshape(-1, d)
-        draws = w.shape[0]
-        pick = np.unique(np.linspace(0, draws - 1, min(draws, max_draws)).round().astype(int))
-        b_arr = (np.zeros(draws) if b is None or not bias
-                 else np.broadcast_to(np.asarray(b, dtype=np.float64).ravel(), (draws,)))[pick]
-        s_arr = np.broadcast_to(np.asarray(sigma, dtype=np.float64).ravel(), (draws,))[pick]
-        X_train, mu, s_arr = _reference(w[pick], b_arr, s_arr, X[train], bias)
+        w, b_arr, s_arr = _spaced_draws(w, b if bias else None, sigma, max_draws)
+        b_arr = np.zeros(len(w)) if b_arr is None else b_arr
+        X_train, mu, s_arr = _reference(w, b_arr, s_arr, X[train], bias)
         order = _search(X_train, mu, s_arr, bias, min(limit, max(len(train) - 2, 0)))
         orders.append(tuple(order))
         held = X[test]
-        reference[test] = _held_out(y[test], held @ w[pick].T + b_arr, s_arr)
+        reference[test] = _held_out(y[test], held @ w.T + b_arr, s_arr)
         for k in range(len(order) + 1):
             coef, c, s_perp, _ = _project_fitted(X_train, mu, s_arr, order[:k], bias)
             lpd[k, test] = _held_out(y[test], held[:, order[:k]] @ coef.T + c, s_perp)
