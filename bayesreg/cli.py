@@ -1054,8 +1054,8 @@ def _validated_search(ranking, posterior, data, prior, sigma, args, tty: bool) -
             warnings.simplefilter("ignore")
             part = from_arrays(data.X[rows], data.y[rows], feature_names=data.feature_names)
         post = fit(part, prior, sigma, args.bias, method, chains=args.chains, draws=args.draws, warmup=args.warmup,
-                   seed=args.seed, mass=args.mass or ("dense" if args.dense_mass else None), guide=args.guide,
-                   nuts_path=path)
+                   seed=args.seed, progress=tty, mass=args.mass or ("dense" if args.dense_mass else None),
+                   guide=args.guide, nuts_path=path)
         s = post.sigma_fixed if post.sigma_fixed is not None else post.draws["sigma"]
         return post.draws["w"], post.draws.get("b") if bias else None, s
 
