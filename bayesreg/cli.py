@@ -876,10 +876,14 @@ def _run_fit(args) -> int:
                 summary["variable_selection"]["projection"] = projection.to_dict()
                 if args.validate_search is not None:
                     try:
-                        summary["variable_selection"]["projection"]["validated"] = _validated_search(
-                            projection, posterior, data, prior, sigma, args, tty)
+                        validated = _validated_search(projection, posterior, data, prior, sigma, args, tty)
                     except SpecError as err:  # e.g. a fold too small to fit: the fit stands without it
                         notes.append(f"no validated projection search: {err}")
+                    else:
+                        summary["variable_selection"]["projection"]["validated"] = validated
+                        notes += [f"validated projection search: the fit on fold {h['fold']} is unreliable "
+                                  f"({'; '.join(h['reasons'])}), so its rows' held-out elpd is less certain"
+                                  for h in validated["fold_health"] if h["verdict"] != "ok"]
         columns = getattr(data, "columns", None)
         if columns is not None and columns.describe():
             summary["columns"] = columns.describe()
@@ -1037,10 +1041,12 @@ def _check_validate_search(args) -> None:
 
 def _validated_search(ranking, posterior, data, prior, sigma, args, tty: bool) -> dict:
     """:func:`bayesreg.projection.validate_search` with the fit repeated on each fold's training rows: the
-    method the main fit ran (and its NUTS path) and the same options and seed."""
+    method the main fit ran (and its NUTS path) and the same options and seed; ``fold_health`` holds each
+    refit's health verdict (:func:`~bayesreg.diagnostics.health`)."""
     import warnings
 
     from .data import from_arrays
+    from .diagnostics import health
     from .fitting import METHODS, fit
     from .projection import validate_search
 
@@ -1056,6 +1062,8 @@ def _validated_search(ranking, posterior, data, prior, sigma, args, tty: bool) -
         post = fit(part, prior, sigma, args.bias, method, chains=args.chains, draws=args.draws, warmup=args.warmup,
                    seed=args.seed, progress=tty, mass=args.mass or ("dense" if args.dense_mass else None),
                    guide=args.guide, nuts_path=path)
+        verdict = health(post)
+        checked.append({"fold": len(checked) + 1, "verdict": verdict.verdict, "reasons": verdict.reasons})
         s = post.sigma_fixed if post.sigma_fixed is not None else post.draws["sigma"]
         return post.draws["w"], post.draws.get("b") if bias else None, s
 
@@ -1065,9 +1073,10 @@ def _validated_search(ranking, posterior, data, prior, sigma, args, tty: bool) -
 
     if tty:
         print(f"validating the projection search: {folds} more fits ...", file=sys.stderr, flush=True)
+    checked = []
     result = validate_search(ranking, refit, data.X, data.y, bias=bias, folds=folds, seed=args.seed,
                              max_draws=min(1000, posterior.num_chains * posterior.num_draws), progress=progress)
-    return result.to_dict(ranking)
+    return {**result.to_dict(ranking), "fold_health": checked}
 
 
 def _projection_ranking(posterior, data, bias: bool):

@@ -264,7 +264,8 @@ def test_validated_search_refuses_bad_input_in_one_line():
 
 def test_cli_validates_the_search_with_the_same_fit_on_each_folds_rows(tmp_path, capsys):
     """`bayesreg fit --validate-search 3` stores what validate_search gives with the fit repeated (same method,
-    draws and seed) on each fold's rows, names the validated size on the terminal and draws both curves; where
+    draws and seed) on each fold's rows, with each refit's health verdict (a bad one becomes a note), names the
+    validated size on the terminal and draws both curves; where
     there is no ranking to validate it is a one-line error and nothing is written; more folds than rows leave the
     fit standing with a note."""
     import json
@@ -292,7 +293,17 @@ def test_cli_validates_the_search_with_the_same_fit_on_each_folds_rows(tmp_path,
         return post.draws["w"], post.draws["b"], 54.0
 
     direct = validate_search(ranking, refit, diabetes.X, diabetes.y, folds=3, seed=0).to_dict(ranking)
+    health = validated.pop("fold_health")
     assert validated == json.loads(json.dumps(direct))
+    assert [(h["fold"], h["verdict"]) for h in health] == [(1, "ok"), (2, "ok"), (3, "ok")]
+
+    # a refit that mixes badly is named in a note (Gibbs, 4 × 30 draws: too few for the ESS it needs)
+    code, _, err = run_cli(capsys, "fit", "--data", "diabetes", "--prior", "laplace", "--scale", "1", "--sigma", "54",
+                           "--method", "gibbs", "--draws", "30", "--validate-search", "2", "--no-plots", "--out",
+                           str(tmp_path / "short"))
+    notes = json.loads((tmp_path / "short" / "summary.json").read_text())["notes"]
+    assert code == 0 and sum(n.startswith(f"validated projection search: the fit on fold {k} is unreliable (")
+                             and "effective sample size" in n for n in notes for k in (1, 2)) == 2, notes
 
     code, _, err = run_cli(capsys, *common, "--validate-search", "500", "--no-plots", "--out", str(tmp_path / "many"))
     notes = json.loads((tmp_path / "many" / "summary.json").read_text())["notes"]

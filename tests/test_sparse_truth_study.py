@@ -104,6 +104,8 @@ def test_the_findings(study):
     assert len(pv["fold_rankings"]) == st.PROJECTION_FOLDS and pv["sizes"][0]["size"] == 0
     assert pv["suggested_size"] is not None and pv["true"] + pv["false"] == pv["suggested_size"]
     assert pv["false"] <= st.SAVS_FALSE_MAX and pv["true"] >= 8
+    assert pv["fold_draws"] == st.PROJECTION_FOLD_DRAWS and 1.0 < pv["fold_w_rhat_max"] < 1.05
+    assert 0 < pv["fold_w_ess_min"] <= st.CHAINS * st.PROJECTION_FOLD_DRAWS * math.log10(st.PROJECTION_FOLD_DRAWS)
 
 
 def _numbers(study) -> st.SparseTruthResult:
