@@ -9,8 +9,9 @@ builds the same matrix from a new file, matching columns by name.
   becomes ``colour=green`` and ``colour=red``, each weight the shift from blue. This is
   ``pandas.get_dummies(drop_first=True)`` and scikit-learn's ``OneHotEncoder(drop="first")``.
 * **Standardising** maps each encoded feature to :math:`z_j = (x_j - c_j)/s_j` (mean :math:`c_j`, sd :math:`s_j`
-  with ``ddof=0``, as ``StandardScaler``; a constant column keeps :math:`s_j = 1`). A shared penalty on the
-  standardised weights is a per-feature penalty on the original ones: with :math:`w_j = v_j / s_j`,
+  with ``ddof=0``, computed by scikit-learn's ``StandardScaler``; a constant column keeps :math:`s_j = 1`). A
+  shared penalty on the standardised weights is a per-feature penalty on the original ones: with
+  :math:`w_j = v_j / s_j`,
 
   .. math:: \tfrac{\lambda}{2}\sum_j v_j^2 = \tfrac{\lambda}{2}\sum_j s_j^2 w_j^2,
 
@@ -34,6 +35,15 @@ __all__ = ["Columns", "MAX_LEVELS", "SCALE_RATIO_WARNING"]
 MAX_LEVELS = 50
 #: Feature sds differing by more than this factor get a warning about one shared λ.
 SCALE_RATIO_WARNING = 100.0
+
+
+def _scaler(X: np.ndarray):
+    """scikit-learn's ``StandardScaler`` fitted on ``X``: mean and sd (``ddof=0``) per column, and sd 1 for a
+    constant column, which it tells apart from a column of sd ~1e-17 left by rounding (a plain ``sd > 0`` test turned
+    seven rows of 0.1 into a column of ones, a second intercept)."""
+    from sklearn.preprocessing import StandardScaler
+
+    return StandardScaler().fit(X)
 
 
 def _names(value: Sequence[str] | str | None) -> list[str] | None:
@@ -142,11 +152,9 @@ class Columns:
                             "leave them out with --drop")
         recipe = cls(target=str(target), inputs=tuple(chosen), levels=levels)
         if standardize:
-            X = recipe.encode(frame, label=label)
-            sd = X.std(axis=0)
+            scaler = _scaler(recipe.encode(frame, label=label))
             recipe = cls(target=recipe.target, inputs=recipe.inputs, levels=levels,
-                         center=tuple(float(c) for c in X.mean(axis=0)),
-                         scale=tuple(float(s) if s > 0 else 1.0 for s in sd))
+                         center=tuple(float(c) for c in scaler.mean_), scale=tuple(float(s) for s in scaler.scale_))
         return recipe
 
     # ----------------------------------------------------------------------------------------------- applying
@@ -220,6 +228,17 @@ class Columns:
         if not self.standardized:
             return X
         return (X - np.asarray(self.center)) / np.asarray(self.scale)
+
+    def standardized_on(self, X: np.ndarray, rows) -> np.ndarray:
+        """``X``, every row standardised by this recipe, standardised instead with the means and sds of ``rows``
+        alone: the matrix a recipe learned on those rows would give (the encoded values recovered as z·s + c, to
+        rounding), for a cross-validation fold whose held-out rows must not shape its columns. A column constant
+        on ``rows`` keeps sd 1 in its own units, as :meth:`learn` gives it. ``X`` itself when the recipe does not
+        standardise."""
+        if not self.standardized:
+            return X
+        encoded = np.asarray(X, dtype=np.float64) * np.asarray(self.scale) + np.asarray(self.center)
+        return _scaler(encoded[rows]).transform(encoded)
 
     def to_original_units(self, w, b=0.0):
         """Weights and intercept on the original features: ``w_j = v_j/s_j``, ``b = b_v − Σ v_j c_j/s_j``.

@@ -52,6 +52,38 @@ def test_standardising_equals_standard_scaler_and_maps_back_to_original_units():
     assert any("λ·sd_j²" in line for line in cols.describe())
 
 
+def test_a_constant_column_standardises_to_zero_not_to_a_second_intercept():
+    """Seven rows of 0.1 have sd ~1e-17 by rounding; with sd 1 kept for a constant column (as scikit-learn's
+    StandardScaler) the column becomes 0, where dividing by that sd made it a column of ones."""
+    frame = pd.DataFrame({"a": [0.1] * 7, "b": np.arange(7.0), "y": np.arange(7.0)})
+    cols = Columns.learn(frame, "y", standardize=True)
+    assert cols.scale[0] == 1.0
+    np.testing.assert_allclose(cols.transform(frame)[:, 0], 0.0, atol=1e-15)
+
+
+def test_standardised_on_some_rows_is_the_recipe_learned_on_those_rows():
+    """What a cross-validation fold fits on: every row standardised with the training rows' means and sds equals
+    the recipe learned on those rows alone applied to the whole table, and scikit-learn's StandardScaler fitted on
+    them; rows that lack the level 'green' make a column constant on them, which keeps sd 1 in its own units."""
+    frame = _table(n=60, seed=3)
+    features = ["size", "colour", "ok"]
+    cols = Columns.learn(frame, "y", features=features, standardize=True)
+    Z = cols.transform(frame)
+    raw = Columns.learn(frame, "y", features=features).transform(frame)
+    rows = np.random.default_rng(1).permutation(60)[:45]
+    learned = Columns.learn(frame.iloc[rows], "y", features=features, standardize=True)
+    assert learned.levels == cols.levels
+    np.testing.assert_allclose(cols.standardized_on(Z, rows), learned.transform(frame), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(cols.standardized_on(Z, rows), StandardScaler().fit(raw[rows]).transform(raw),
+                               rtol=1e-12, atol=1e-12)
+    no_green = np.flatnonzero(frame["colour"].to_numpy() != "green")
+    fold = cols.standardized_on(Z, no_green)
+    np.testing.assert_allclose(fold, StandardScaler().fit(raw[no_green]).transform(raw), rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(fold[:, 1], raw[:, 1])       # colour=green: 0 on the rows, sd 1 kept
+    plain = Columns.learn(frame, "y", features=features)
+    assert plain.standardized_on(raw, rows) is raw
+
+
 def test_columns_are_matched_by_name_and_the_recipe_round_trips():
     frame = _table()
     cols = Columns.learn(frame, "y", drop=["id"], standardize=True)
