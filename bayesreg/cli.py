@@ -1041,7 +1041,8 @@ def _check_validate_search(args) -> None:
 
 def _validated_search(ranking, posterior, data, prior, sigma, args, tty: bool) -> dict:
     """:func:`bayesreg.projection.validate_search` with the fit repeated on each fold's training rows: the
-    method the main fit ran (and its NUTS path) and the same options and seed; ``fold_health`` holds each
+    method the main fit ran (and its NUTS path) and the same options and seed, on the features standardised
+    again with the training rows' means and sds when ``--standardize`` was given; ``fold_health`` holds each
     refit's health verdict (:func:`~bayesreg.diagnostics.health`)."""
     import warnings
 
@@ -1055,10 +1056,14 @@ def _validated_search(ranking, posterior, data, prior, sigma, args, tty: bool) -
     bias = args.bias != "none"
     folds = args.validate_search
 
-    def refit(rows):
+    columns = getattr(data, "columns", None)
+    design = (lambda rows: columns.standardized_on(data.X, rows)) if columns is not None and columns.standardized \
+        else None
+
+    def refit(rows, X):
         with warnings.catch_warnings():  # a column constant on a fold's rows: the fit below still stands
             warnings.simplefilter("ignore")
-            part = from_arrays(data.X[rows], data.y[rows], feature_names=data.feature_names)
+            part = from_arrays(X[rows], data.y[rows], feature_names=data.feature_names)
         post = fit(part, prior, sigma, args.bias, method, chains=args.chains, draws=args.draws, warmup=args.warmup,
                    seed=args.seed, progress=tty, mass=args.mass or ("dense" if args.dense_mass else None),
                    guide=args.guide, nuts_path=path)
@@ -1075,7 +1080,8 @@ def _validated_search(ranking, posterior, data, prior, sigma, args, tty: bool) -
         print(f"validating the projection search: {folds} more fits ...", file=sys.stderr, flush=True)
     checked = []
     result = validate_search(ranking, refit, data.X, data.y, bias=bias, folds=folds, seed=args.seed,
-                             max_draws=min(1000, posterior.num_chains * posterior.num_draws), progress=progress)
+                             max_draws=min(1000, posterior.num_chains * posterior.num_draws), progress=progress,
+                             design=design)
     return {**result.to_dict(ranking), "fold_health": checked}
 
 

@@ -27,6 +27,9 @@ For each fold the reference is refitted on the other rows, the search is repeate
 draws predict the held-out rows: elpd_k = Σ_i log (1/S) Σ_s N(y_i | μ_⊥,s,i, σ²_⊥,s) over every row, held out once;
 the reference's own held-out elpd is its baseline, and the suggested size follows the same rule. Nothing of a
 held-out row reaches the search that ranks it, so the later sizes are no longer optimistic; the price is K refits.
+Standardised features are standardised again on each fold's training rows (``design``), so not even a held-out
+row's share of a column's mean and sd reaches its fold; projpred, given a data frame the user standardised once,
+lets that much through.
 
 Written here because no maintained Python library projects this model: projpred is R, and kulprit projects bambi
 models only.
@@ -266,14 +269,17 @@ def _held_out(y, mu, sigma) -> np.ndarray:
 
 
 def validate_search(ranking: ProjectionRanking, refit, X, y, *, bias: bool = True, folds: int = DEFAULT_FOLDS,
-                    seed: int = 0, max_draws: int = 1000, progress=None) -> ValidatedSearch:
+                    seed: int = 0, max_draws: int = 1000, progress=None, design=None) -> ValidatedSearch:
     """K-fold cross-validation of the projection search that produced ``ranking`` (module docstring).
 
-    ``refit(rows)`` fits the reference model on the rows with those indices and returns its draws (w (…, d), b or
-    None, σ: draws or one value), as :func:`projection_ranking` takes them; it is called once per fold. The folds
-    are scikit-learn's ``KFold(folds, shuffle=True, random_state=seed)``; each fold searches up to as many columns
-    as ``ranking`` (fewer when its training rows allow fewer), and the sizes reported are those every fold
-    reached. ``progress(fold, folds)`` is called as folds finish."""
+    ``refit(rows, X_fold)`` fits the reference model on ``X_fold[rows]``, ``y[rows]`` and returns its draws (w
+    (…, d), b or None, σ: draws or one value), as :func:`projection_ranking` takes them; it is called once per
+    fold. ``X_fold`` is ``X`` itself unless ``design`` is given: then ``design(rows)`` returns every row's
+    features (n × d) as a fit on those rows alone builds them, e.g. standardised with those rows' means and sds,
+    and the fold's refit, search and held-out predictions all read that matrix, so no held-out row shapes the
+    columns of its own fold. The folds are scikit-learn's ``KFold(folds, shuffle=True, random_state=seed)``;
+    each fold searches up to as many columns as ``ranking`` (fewer when its training rows allow fewer), and the
+    sizes reported are those every fold reached. ``progress(fold, folds)`` is called as folds finish."""
     from sklearn.model_selection import KFold
 
     X = np.asarray(X, dtype=np.float64)
@@ -290,13 +296,16 @@ def validate_search(ranking: ProjectionRanking, refit, X, y, *, bias: bool = Tru
     reference = np.empty(n)
     orders = []
     for number, (train, test) in enumerate(KFold(int(folds), shuffle=True, random_state=seed).split(X), start=1):
-        w, b, sigma = refit(train)
+        X_fold = X if design is None else np.asarray(design(train), dtype=np.float64)
+        if X_fold.shape != X.shape:
+            raise SpecError(f"design(rows) gave a {X_fold.shape} matrix for the {X.shape} features")
+        w, b, sigma = refit(train, X_fold)
         w, b_arr, s_arr = _spaced_draws(w, b if bias else None, sigma, max_draws)
         b_arr = np.zeros(len(w)) if b_arr is None else b_arr
-        X_train, mu, s_arr = _reference(w, b_arr, s_arr, X[train], bias)
+        X_train, mu, s_arr = _reference(w, b_arr, s_arr, X_fold[train], bias)
         order = _search(X_train, mu, s_arr, bias, min(limit, max(len(train) - 2, 0)))
         orders.append(tuple(order))
-        held = X[test]
+        held = X_fold[test]
         reference[test] = _held_out(y[test], held @ w.T + b_arr, s_arr)
         for k in range(len(order) + 1):
             coef, c, s_perp, _ = _project_fitted(X_train, mu, s_arr, order[:k], bias)

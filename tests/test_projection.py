@@ -138,72 +138,89 @@ def _conjugate_problem(seed=5, n=48, d=6):
     return X, y
 
 
-def _exact_refit(X, y, tau, draws, seed, kept):
-    """A refit by the exact conjugate posterior (w ~ N(0, τ²), b flat, σ = 1) that keeps each fold's draws."""
+def _exact_refit(y, tau, draws, seed, kept):
+    """A refit by the exact conjugate posterior (w ~ N(0, τ²), b flat, σ = 1) on the fold's matrix X that keeps
+    each fold's rows, draws and matrix."""
     model = br.Model.gaussian(br.Gaussian(tau=tau), 1.0)
 
-    def refit(rows):
+    def refit(rows, X):
         post = br.fit(br.from_arrays(X[rows], y[rows]), model, method="exact", draws=draws, seed=seed)
-        kept.append((np.array(rows), post.draws["w"].reshape(-1, X.shape[1]), post.draws["b"].ravel()))
+        kept.append((np.array(rows), post.draws["w"].reshape(-1, X.shape[1]), post.draws["b"].ravel(), X))
         return post.draws["w"], post.draws["b"], 1.0
 
     return refit
 
 
-def test_validated_reference_elpd_is_the_exact_held_out_predictive():
+@pytest.mark.parametrize("standardised", [False, True])
+def test_validated_reference_elpd_is_the_exact_held_out_predictive(standardised):
     """With an exact conjugate reference (w ~ N(0, τ²), b flat, σ = 1) each held-out row's predictive is
     N(zᵀm, 1 + zᵀA⁻¹z), z = (x, 1), A = ZᵀZ + diag(1/τ², 0), m = A⁻¹Zᵀy on the fold's training rows: the
     reference's held-out elpd must match its sum over scikit-learn's KFold(5, shuffle, seed) to the Monte Carlo
     error of log-mean-exp over the draws (delta method, summed over rows), and the projection onto every column
-    reproduces the reference on every fold (difference 0)."""
+    reproduces the reference on every fold (difference 0). Standardised per fold (``design``), x is every row
+    standardised by scikit-learn's ``StandardScaler`` fitted on the training rows alone (columns of sd 3 and mean
+    5 here, so a fold that read the unscaled or the whole-table matrix anywhere would miss)."""
     from scipy import stats
     from sklearn.model_selection import KFold
+    from sklearn.preprocessing import StandardScaler
 
     from bayesreg.projection import validate_search
 
     X, y = _conjugate_problem()
+    if standardised:
+        X = 5.0 + 3.0 * X
     n, d = X.shape
     tau = 0.8
     post = br.fit(br.from_arrays(X, y), br.Model.gaussian(br.Gaussian(tau=tau), 1.0), method="exact", draws=500)
     ranking = projection_ranking(post.draws["w"], post.draws["b"], 1.0, X, y, max_size=d)
     kept = []
-    result = validate_search(ranking, _exact_refit(X, y, tau, 1000, 3, kept), X, y, folds=5, seed=11,
-                             max_draws=4000)
+    design = (lambda rows: StandardScaler().fit(X[rows]).transform(X)) if standardised else None
+    result = validate_search(ranking, _exact_refit(y, tau, 1000, 3, kept), X, y, folds=5, seed=11,
+                             max_draws=4000, design=design)
     exact, mc_var = 0.0, 0.0
-    for (train, test), (rows, w, b) in zip(KFold(5, shuffle=True, random_state=11).split(X), kept, strict=True):
+    for (train, test), (rows, w, b, X_fold) in zip(KFold(5, shuffle=True, random_state=11).split(X), kept,
+                                                   strict=True):
         np.testing.assert_array_equal(train, rows)
-        Z = np.column_stack([X[train], np.ones(len(train))])
+        Xo = StandardScaler().fit(X[train]).transform(X) if standardised else X     # the fold's own features
+        np.testing.assert_allclose(X_fold, Xo, rtol=1e-12)
+        Z = np.column_stack([Xo[train], np.ones(len(train))])
         A = Z.T @ Z + np.diag(np.r_[np.full(d, 1 / tau**2), 0.0])
         m = np.linalg.solve(A, Z.T @ y[train])
-        Zt = np.column_stack([X[test], np.ones(len(test))])
+        Zt = np.column_stack([Xo[test], np.ones(len(test))])
         var = 1.0 + np.einsum("ij,ji->i", Zt, np.linalg.solve(A, Zt.T))
         exact += stats.norm.logpdf(y[test], Zt @ m, np.sqrt(var)).sum()
-        p = stats.norm.pdf(y[test][None, :], (X[test] @ w.T).T + b[:, None], 1.0)   # (S, held-out rows)
+        p = stats.norm.pdf(y[test][None, :], (Xo[test] @ w.T).T + b[:, None], 1.0)   # (S, held-out rows)
         mc_var += np.sum(p.var(0) / (len(p) * p.mean(0) ** 2))
     assert abs(result.reference_elpd - exact) < 5 * math.sqrt(mc_var), (result.reference_elpd, exact, mc_var)
     assert result.diff[d] == pytest.approx(0.0, abs=1e-9)
     assert len(result.elpd) == d + 1 and result.folds == 5 and result.seed == 11
 
 
-def test_validated_search_is_each_folds_own_search_scored_on_its_held_out_rows():
+@pytest.mark.parametrize("standardised", [False, True])
+def test_validated_search_is_each_folds_own_search_scored_on_its_held_out_rows(standardised):
     """Every fold's order is the search run on its training rows alone, and each size's held-out elpd is what
     scikit-learn's least squares (the projection of every draw) and SciPy's normal density give on the held-out
-    rows, log-mean-exp over the draws."""
+    rows, log-mean-exp over the draws; standardised per fold, on the features scikit-learn's ``StandardScaler``
+    fitted on the training rows gives."""
     from scipy import stats
     from scipy.special import logsumexp
     from sklearn.model_selection import KFold
+    from sklearn.preprocessing import StandardScaler
 
     from bayesreg.projection import validate_search
 
-    X, y = _conjugate_problem(seed=8, n=40, d=5)
-    n, d = X.shape
-    post = br.fit(br.from_arrays(X, y), br.Model.gaussian(br.Gaussian(tau=1.0), 1.0), method="exact", draws=50)
-    ranking = projection_ranking(post.draws["w"], post.draws["b"], 1.0, X, y, max_size=4)
+    X0, y = _conjugate_problem(seed=8, n=40, d=5)
+    X0 = 5.0 + 3.0 * X0 if standardised else X0
+    n, d = X0.shape
+    post = br.fit(br.from_arrays(X0, y), br.Model.gaussian(br.Gaussian(tau=1.0), 1.0), method="exact", draws=50)
+    ranking = projection_ranking(post.draws["w"], post.draws["b"], 1.0, X0, y, max_size=4)
     kept = []
-    result = validate_search(ranking, _exact_refit(X, y, 1.0, 25, 0, kept), X, y, folds=4, seed=2)
+    design = (lambda rows: StandardScaler().fit(X0[rows]).transform(X0)) if standardised else None
+    result = validate_search(ranking, _exact_refit(y, 1.0, 25, 0, kept), X0, y, folds=4, seed=2, design=design)
     lpd = np.zeros((5, n))
-    folds = KFold(4, shuffle=True, random_state=2).split(X)
-    for fold, ((rows, w, b), (_, test)) in enumerate(zip(kept, folds, strict=True)):
+    folds = KFold(4, shuffle=True, random_state=2).split(X0)
+    for fold, ((rows, w, b, _), (_, test)) in enumerate(zip(kept, folds, strict=True)):
+        X = StandardScaler().fit(X0[rows]).transform(X0) if standardised else X0
         own = projection_ranking(w, b, 1.0, X[rows], y[rows], max_size=4)
         assert result.fold_orders[fold] == own.order
         mus = X[rows] @ w.T + b                                       # (rows, S)
@@ -237,7 +254,7 @@ def test_validated_search_is_not_optimistic_where_the_in_sample_search_is():
     model = br.Model.gaussian(br.Gaussian(tau=0.5), 1.0)
     post = br.fit(br.from_arrays(X, y), model, method="exact", draws=250)
     ranking = projection_ranking(post.draws["w"], post.draws["b"], 1.0, X, y, max_size=12)
-    result = validate_search(ranking, _exact_refit(X, y, 0.5, 250, 1, []), X, y, folds=5, seed=0)
+    result = validate_search(ranking, _exact_refit(y, 0.5, 250, 1, []), X, y, folds=5, seed=0)
     assert set(ranking.order[:3]) == {2, 9, 17}
     in_sample, held_out = ranking.elpd[4:] - ranking.elpd[3], result.elpd[4:] - result.elpd[3]
     assert in_sample.max() > 3.0 and held_out.max() < 0.0
@@ -251,7 +268,7 @@ def test_validated_search_refuses_bad_input_in_one_line():
 
     X, y, w, b, sigma = _reference()
     ranking = projection_ranking(w, b, sigma, X, y, max_size=3)
-    refit = lambda rows: (w, b, sigma)  # noqa: E731
+    refit = lambda rows, X: (w, b, sigma)  # noqa: E731
     with pytest.raises(SpecError, match="2 ≤ folds ≤ rows"):
         validate_search(ranking, refit, X, y, folds=1)
     with pytest.raises(SpecError, match="2 ≤ folds ≤ rows"):
@@ -260,6 +277,47 @@ def test_validated_search_refuses_bad_input_in_one_line():
         validate_search(ranking, refit, X[:, :3], y)
     with pytest.raises(SpecError, match="y has 3 values"):
         validate_search(ranking, refit, X, y[:3])
+    with pytest.raises(SpecError, match=r"design\(rows\) gave a \(.*\) matrix for the"):
+        validate_search(ranking, refit, X, y, design=lambda rows: X[rows])
+
+
+def test_cli_validated_search_standardises_each_fold_on_its_training_rows(tmp_path, capsys):
+    """With --standardize each fold's refit, search and held-out rows read the features standardised by the
+    fold's training rows alone (scikit-learn's StandardScaler fitted on them), not by the whole table."""
+    import json
+
+    from sklearn.preprocessing import StandardScaler
+
+    from bayesreg.projection import validate_search
+    from tests.scripts import run_cli
+
+    code, _, err = run_cli(capsys, "fit", "--data", "diabetes", "--standardize", "--prior", "gaussian", "--tau", "20",
+                           "--sigma", "54", "--draws", "250", "--validate-search", "3", "--no-plots", "--out",
+                           str(tmp_path / "fit"))
+    assert code == 0, err
+    validated = json.loads((tmp_path / "fit" / "summary.json").read_text())["variable_selection"]["projection"][
+        "validated"]
+    data, raw = br.load_dataset("diabetes", standardize=True), br.load_dataset("diabetes")
+    model = br.Model.gaussian(br.Gaussian(tau=20.0), 54.0)
+    full = br.fit(data, model, method="exact", draws=250, seed=0)
+    ranking = projection_ranking(full.draws["w"], full.draws["b"], 54.0, data.X, data.y, names=data.feature_names)
+    seen = []
+
+    def refit(rows, X):
+        seen.append(X)
+        post = br.fit(br.from_arrays(X[rows], data.y[rows]), model, method="exact", draws=250, seed=0)
+        return post.draws["w"], post.draws["b"], 54.0
+
+    direct = validate_search(ranking, refit, data.X, data.y, folds=3, seed=0,
+                             design=lambda rows: StandardScaler().fit(raw.X[rows]).transform(raw.X))
+    validated.pop("fold_health")
+    expected = json.loads(json.dumps(direct.to_dict(ranking)))   # equal to rounding: z·s + c recovers the rows
+    for got, want in zip(validated.pop("sizes"), expected.pop("sizes"), strict=True):
+        assert got.keys() == want.keys()
+        assert all(got[k] == pytest.approx(want[k], rel=1e-11) if isinstance(want[k], float) else got[k] == want[k]
+                   for k in want), (got, want)
+    assert validated == expected
+    assert all(np.abs(X - data.X).max() > 1e-3 for X in seen)    # the whole table's scaling differs on each fold
 
 
 def test_cli_validates_the_search_with_the_same_fit_on_each_folds_rows(tmp_path, capsys):
@@ -288,8 +346,8 @@ def test_cli_validates_the_search_with_the_same_fit_on_each_folds_rows(tmp_path,
     ranking = projection_ranking(full.draws["w"], full.draws["b"], 54.0, diabetes.X, diabetes.y,
                                  names=diabetes.feature_names)
 
-    def refit(rows):
-        post = br.fit(br.from_arrays(diabetes.X[rows], diabetes.y[rows]), model, method="exact", draws=250, seed=0)
+    def refit(rows, X):
+        post = br.fit(br.from_arrays(X[rows], diabetes.y[rows]), model, method="exact", draws=250, seed=0)
         return post.draws["w"], post.draws["b"], 54.0
 
     direct = validate_search(ranking, refit, diabetes.X, diabetes.y, folds=3, seed=0).to_dict(ranking)

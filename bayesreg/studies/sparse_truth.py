@@ -410,8 +410,8 @@ def _projection(post, problem: SparseProblem, model, seed: int) -> dict:
 
     mixing = []  # per refit: the worst split R-hat and the smallest bulk/tail ESS over w, what the projection uses
 
-    def refit(rows):
-        fold = br.fit(Dataset(train.X[rows], train.y[rows], train.feature_names, "y", "sparse-fold"), model,
+    def refit(rows, X):
+        fold = br.fit(Dataset(X[rows], train.y[rows], train.feature_names, "y", "sparse-fold"), model,
                       method="gibbs", chains=CHAINS, draws=PROJECTION_FOLD_DRAWS, seed=seed)
         w = az.convert_to_dataset({"w": fold.draws["w"]})
         mixing.append((float(az.rhat(w)["w"].max()), float(min(az.ess(w, method=m)["w"].min()
