@@ -290,17 +290,25 @@ def test_svi_matches_nuts(cancer):
 @pytest.mark.slow
 def test_hierarchical_laplace_gibbs_matches_nuts(cancer):
     """1/s² ~ Gamma(3, 1) on the Laplace scale: the Pólya–Gamma sampler's scale-mixture update against NUTS on
-    the row potential (log s sampled), 5 features + b."""
+    the row potential (log s sampled), 5 features + b: posterior means and sds of w and the scale within 4.5
+    Monte Carlo se of their difference (ArviZ's ``mcse`` of the mean and of the sd on each side). These posteriors
+    are heavy-tailed (kurtosis 6–21), so an sd's own MC error is 2–7% here; a fixed 10% failed by noise on one
+    host, where the largest |z| at seeds 2–4 is 1.5, 2.2 and 0.9. A Gamma(3, 1.3) prior in the Gibbs run moves the scale's mean by 4.8
+    of these se, Gamma(3, 2) by 14 (checked once)."""
+    from bayesreg.infer.idata import import_arviz
     from bayesreg.priors import HierarchicalPrior
 
+    az = import_arviz()
     data = from_arrays(cancer.X[:, :5], cancer.y)
     model = Model.logistic(HierarchicalPrior("laplace", "invgamma:3,1"))
     gibbs = br.fit(data, model, method="gibbs", draws=3000, seed=2)
     nuts = br.fit(data, model, method="nuts", draws=1500, seed=2)
     for name in ("w", "tau"):
-        a, b = gibbs.flat(name), nuts.flat(name)
-        np.testing.assert_array_less(np.abs(a.mean(0) - b.mean(0)) / b.std(0), 0.1)
-        np.testing.assert_array_less(np.abs(a.std(0) / b.std(0) - 1), 0.1)
+        a, b = (az.convert_to_dataset({name: post.draws[name]})[name] for post in (gibbs, nuts))
+        for method, stat in (("mean", lambda x: x.mean(("chain", "draw"))), ("sd", lambda x: x.std(("chain", "draw")))):
+            se = np.hypot(*(az.mcse(x.to_dataset(), method=method)[name] for x in (a, b)))
+            z = np.atleast_1d(((stat(a) - stat(b)) / se).values)
+            assert np.all(np.abs(z) < 4.5), (name, method, z)
 
 
 def test_laplace_evidence_matches_quadrature():
