@@ -73,6 +73,9 @@ def main(argv=None) -> int:
     parser.add_argument("--check-rows", type=int, default=200_000)
     parser.add_argument("--chunk-rows", type=int, default=65_536)
     parser.add_argument("--keep", metavar="DIR", help="write the files here and keep them (default: a temp dir)")
+    parser.add_argument("--engine", choices=["chunks"], default=None,
+                        help="run the big fit with --engine chunks instead of the default command: at a few million "
+                             "rows auto streams only on a machine with less than 4 × the table's size available")
     args = parser.parse_args(argv)
 
     from bayesreg.data import load_file
@@ -92,11 +95,12 @@ def main(argv=None) -> int:
 
     began = time.perf_counter()
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    fit_cli(big, work / "fit-big", None)
+    fit_cli(big, work / "fit-big", args.engine)
     peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # Linux: KiB
     seconds = time.perf_counter() - began
     summary = json.loads((work / "fit-big" / "summary.json").read_text())
-    print(f"bayesreg fit (default command, engine {summary['engine']}): {seconds:.0f} s, peak resident memory "
+    command = "default command" if args.engine is None else f"--engine {args.engine}"
+    print(f"bayesreg fit ({command}, engine {summary['engine']}): {seconds:.0f} s, peak resident memory "
           f"{peak_mib:.0f} MiB "
           f"(limit {args.limit_mib:.0f} MiB; the file is {size_gb * 1e9 / 2**20:.0f} MiB); n = {summary['n']:,}, "
           f"health {summary['health']['verdict']}")

@@ -244,12 +244,14 @@ def test_compare_streaming(tmp_path, capsys):
 @pytest.mark.slow
 def test_peak_memory_stays_bounded_while_fitting(tmp_path):
     """The 10M × 50 check at small scale: the same code path (scripts/memory_check.py), 1.5M rows × 50 (600 MB
-    on disk), and the peak resident memory of `bayesreg fit --engine chunks` in a child process."""
+    on disk), and the peak resident memory of `bayesreg fit --engine chunks` in a child process. The engine is
+    named: auto streams this file only where less than about 10 GB is available (the choice has its own tests)."""
     script = textwrap.dedent(f"""
         import sys
         sys.path.insert(0, {str(__import__('pathlib').Path(__file__).resolve().parents[1] / 'scripts')!r})
         import memory_check
-        sys.exit(memory_check.main(["--rows", "1500000", "--check-rows", "50000", "--limit-mib", "1024"]))
+        sys.exit(memory_check.main(["--rows", "1500000", "--check-rows", "50000", "--limit-mib", "1024",
+                                        "--engine", "chunks"]))
     """)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout + done.stderr
