@@ -293,8 +293,8 @@ def test_hierarchical_laplace_gibbs_matches_nuts(cancer):
     the row potential (log s sampled), 5 features + b: posterior means and sds of w and the scale within 4.5
     Monte Carlo se of their difference (ArviZ's ``mcse`` of the mean and of the sd on each side). These posteriors
     are heavy-tailed (kurtosis 6–21), so an sd's own MC error is 2–7% here; a fixed 10% failed by noise on one
-    host, where the largest |z| at seeds 2–4 is 1.5, 2.2 and 0.9. A Gamma(3, 1.3) prior in the Gibbs run moves the scale's mean by 4.8
-    of these se, Gamma(3, 2) by 14 (checked once)."""
+    host, where the largest |z| at seeds 2–4 is 1.5, 2.2 and 0.9. A Gamma(3, 1.3) prior in the Gibbs run moves
+    the scale's mean by 4.8 of these se, Gamma(3, 2) by 14 (checked once)."""
     from bayesreg.infer.idata import import_arviz
     from bayesreg.priors import HierarchicalPrior
 
