@@ -1057,8 +1057,7 @@ def _validated_search(ranking, posterior, data, prior, sigma, args, tty: bool) -
     folds = args.validate_search
 
     columns = getattr(data, "columns", None)
-    design = (lambda rows: columns.standardized_on(data.X, rows)) if columns is not None and columns.standardized \
-        else None
+    design = None if columns is None else (lambda rows: columns.standardized_on(data.X, rows))  # X if unscaled
 
     def refit(rows, X):
         with warnings.catch_warnings():  # a column constant on a fold's rows: the fit below still stands
